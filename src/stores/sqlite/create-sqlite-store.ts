@@ -1,0 +1,103 @@
+import BetterSqlite3 from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { StoreUnavailableError } from '../../core/errors.js';
+import type { Store } from '../../store/types.js';
+import { migrate } from './migrations.js';
+import { createSqliteRefreshFamilyStore } from './refresh-family-store.js';
+import { createSqliteSessionStore } from './session-store.js';
+import { createSqliteSigningKeyStore } from './signing-key-store.js';
+import { createSqliteUserStore } from './user-store.js';
+
+/** A file to open (created, with its directory, if missing), or a handle the caller already opened. */
+export type SqliteStoreOptions = { path: string } | { database: BetterSqlite3.Database };
+
+/** The store plus its driver handle, so the application can keep its own tables in the same file. */
+export interface SqliteStore extends Store {
+  readonly database: BetterSqlite3.Database;
+}
+
+/** Runs one driver operation and turns its failures into what the store contract promises. */
+export type Guard = <T>(operation: () => T) => Promise<T>;
+
+/**
+ * Opens (and migrates) a SQLite store. Throws at open when the database cannot be opened or was
+ * written by a newer coatcheck; after that, driver failures reject with `StoreUnavailableError`.
+ *
+ * `close()` closes the database only when the store opened it: a handle passed in stays the
+ * caller's to close, since other code may still be using it.
+ *
+ * @example
+ * const store = createSqliteStore({ path: './data/coatcheck.db' });
+ */
+export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
+  const ownsDatabase = 'path' in options;
+  const db = 'path' in options ? openFile(options.path) : options.database;
+  let closed = false;
+
+  const guard: Guard = (operation) => {
+    try {
+      if (closed) throw new StoreUnavailableError('The store is closed');
+      return Promise.resolve(operation());
+    } catch (error) {
+      return Promise.reject(toStoreError(error, db));
+    }
+  };
+
+  try {
+    // busy_timeout first, so the switch to WAL waits for another process's lock instead of failing.
+    db.pragma('busy_timeout = 5000');
+    db.pragma('journal_mode = WAL');
+    // NORMAL is durable against application crashes in WAL mode; only an OS crash can lose the last
+    // commits, which for sessions means a few users log in again.
+    db.pragma('synchronous = NORMAL');
+    // Deleting a session cascades to its refresh family and token hashes only with this on.
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+    const ping = db.prepare('SELECT 1').pluck();
+    return {
+      database: db,
+      users: createSqliteUserStore(db, guard),
+      sessions: createSqliteSessionStore(db, guard),
+      refreshFamilies: createSqliteRefreshFamilyStore(db, guard),
+      signingKeys: createSqliteSigningKeyStore(db, guard),
+      ping: () => guard(() => void ping.get()),
+      close() {
+        if (!closed) {
+          closed = true;
+          if (ownsDatabase) db.close();
+        }
+        return Promise.resolve();
+      },
+    };
+  } catch (error) {
+    if (ownsDatabase) db.close();
+    throw error;
+  }
+}
+
+function openFile(path: string): BetterSqlite3.Database {
+  if (path !== '' && path !== ':memory:' && !path.startsWith('file:')) {
+    // The file holds password and session hashes: a directory we create is the owner's alone.
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  }
+  return new BetterSqlite3(path);
+}
+
+/**
+ * SQLite's own errors (and a handle that someone else closed) mean the store cannot serve the
+ * request: they become `StoreUnavailableError`, whose message never carries SQL or table names (the
+ * original is kept as `cause` for logs). A broken constraint (a taken id or token hash, a missing
+ * session) is instead the caller's bug, so a plain `Error` as the contract says: a 500, not a 503
+ * that invites a retry. Anything else is a bug in the calling code and passes as is.
+ */
+function toStoreError(error: unknown, db: BetterSqlite3.Database): Error {
+  if (error instanceof StoreUnavailableError) return error;
+  if (error instanceof BetterSqlite3.SqliteError && error.code.startsWith('SQLITE_CONSTRAINT')) {
+    return new Error('The record conflicts with what the store holds', { cause: error });
+  }
+  if (error instanceof BetterSqlite3.SqliteError || !db.open) {
+    return new StoreUnavailableError('The SQLite store failed', { cause: error });
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
