@@ -1,0 +1,147 @@
+import type { Store } from '../store/types.js';
+import type { TokenOptions } from '../tokens/options.js';
+import { systemClock, type Clock } from './clock.js';
+import { silentLogger, type AuthLogger } from './logger.js';
+import { createArgon2idHasher, type PasswordHasher } from './password-hasher.js';
+import {
+  createMemoryLimiter,
+  DEFAULT_ACCOUNT_POLICY,
+  DEFAULT_ADDRESS_POLICY,
+  DEFAULT_REGISTRATION_POLICY,
+  type AttemptLimiter,
+} from './throttle.js';
+
+export interface AuthOptions {
+  store: Store;
+  /** The public origin of the app, e.g. `https://app.example.com`. Decides cookie security and CSRF. */
+  origin: string;
+  /** Further origins whose requests are same-party (CSRF allow-list). */
+  allowedOrigins?: string[];
+  /** Where the auth routes live. Default `/auth`. */
+  basePath?: string;
+  session?: {
+    /** Seconds of inactivity after which a session ends. Default 24 h. */
+    idleTtl?: number;
+    /** Seconds after login at which a session ends whatever happens. Default 7 days. */
+    absoluteTtl?: number;
+    /** Activity is written at most once per this many seconds per session. Default 60. */
+    touchInterval?: number;
+  };
+  /**
+   * Development only: serve cookies without `Secure` and without the `__Host-`/`__Secure-`
+   * prefixes on a plain-http origin that is not localhost. Refused when `NODE_ENV=production`.
+   */
+  allowInsecureHttp?: boolean;
+  /** Role given to users who register themselves. Default `user`. */
+  defaultRole?: string;
+  clock?: Clock;
+  passwordHasher?: PasswordHasher;
+  limiters?: { account?: AttemptLimiter; address?: AttemptLimiter; registration?: AttemptLimiter };
+  logger?: AuthLogger;
+  /** Seconds between background purges of expired records; 0 turns the purge off. Default 600. */
+  purgeInterval?: number;
+  /** JWT access tokens and refresh tokens (`token` and `native` login modes). Off unless given. */
+  tokens?: TokenOptions;
+}
+
+export interface ResolvedOptions {
+  store: Store;
+  origin: string;
+  allowedOrigins: ReadonlySet<string>;
+  basePath: string;
+  idleTtlMs: number;
+  absoluteTtlMs: number;
+  touchIntervalMs: number;
+  secureCookies: boolean;
+  https: boolean;
+  defaultRole: string;
+  clock: Clock;
+  passwordHasher: PasswordHasher;
+  limiters: { account: AttemptLimiter; address: AttemptLimiter; registration: AttemptLimiter };
+  logger: AuthLogger;
+  purgeIntervalMs: number;
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** Browsers treat https and http on loopback as secure contexts: `Secure` cookies work there. */
+export function isSecureOrigin(url: URL): boolean {
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && (LOOPBACK_HOSTS.has(url.hostname) || url.hostname.endsWith('.localhost'));
+}
+
+function positiveSeconds(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback * 1000;
+  if (!Number.isFinite(value) || value <= 0)
+    throw new TypeError(`coatcheck: ${name} must be a positive number of seconds`);
+  return Math.round(value * 1000);
+}
+
+function parseOrigin(value: string, name: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new TypeError(`coatcheck: ${name} must be an absolute URL such as https://app.example.com`);
+  }
+  const originOnly =
+    url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password && !value.endsWith('//');
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || !originOnly) {
+    throw new TypeError(
+      `coatcheck: ${name} must be an origin (scheme, host and port only), such as https://app.example.com`,
+    );
+  }
+  return url;
+}
+
+/** Checks options once at setup: a developer's mistake is a TypeError now, not a 500 later. */
+export function resolveOptions(options: AuthOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) throw new TypeError('coatcheck: options are required');
+  if (!options.store) throw new TypeError('coatcheck: a store is required');
+  const origin = parseOrigin(options.origin, 'origin');
+  const secure = isSecureOrigin(origin);
+  if (!secure) {
+    if (!options.allowInsecureHttp) {
+      throw new TypeError(
+        `coatcheck: origin ${origin.origin} is plain http on a non-loopback host; use https, or set allowInsecureHttp for local development`,
+      );
+    }
+    if (process.env.NODE_ENV === 'production') {
+      throw new TypeError('coatcheck: allowInsecureHttp is refused when NODE_ENV=production');
+    }
+  }
+  const basePath = options.basePath ?? '/auth';
+  if (!/^\/[A-Za-z0-9._~/-]*[A-Za-z0-9._~-]$/.test(basePath)) {
+    throw new TypeError('coatcheck: basePath must start with "/" and not end with "/", e.g. /auth');
+  }
+  const idleTtlMs = positiveSeconds(options.session?.idleTtl, 24 * 60 * 60, 'session.idleTtl');
+  const absoluteTtlMs = positiveSeconds(options.session?.absoluteTtl, 7 * 24 * 60 * 60, 'session.absoluteTtl');
+  const touchIntervalMs = positiveSeconds(options.session?.touchInterval, 60, 'session.touchInterval');
+  const allowedOrigins = new Set([origin.origin]);
+  for (const extra of options.allowedOrigins ?? []) allowedOrigins.add(parseOrigin(extra, 'allowedOrigins[]').origin);
+  const purgeInterval = options.purgeInterval ?? 600;
+  if (!Number.isFinite(purgeInterval) || purgeInterval < 0) {
+    throw new TypeError('coatcheck: purgeInterval must be a number of seconds, or 0 to turn the purge off');
+  }
+  return {
+    store: options.store,
+    origin: origin.origin,
+    allowedOrigins,
+    basePath,
+    idleTtlMs,
+    absoluteTtlMs,
+    touchIntervalMs,
+    secureCookies: secure,
+    https: origin.protocol === 'https:',
+    defaultRole: options.defaultRole ?? 'user',
+    clock: options.clock ?? systemClock,
+    passwordHasher: options.passwordHasher ?? createArgon2idHasher(),
+    limiters: {
+      account: options.limiters?.account ?? createMemoryLimiter(DEFAULT_ACCOUNT_POLICY),
+      address: options.limiters?.address ?? createMemoryLimiter(DEFAULT_ADDRESS_POLICY),
+      registration: options.limiters?.registration ?? createMemoryLimiter(DEFAULT_REGISTRATION_POLICY),
+    },
+    logger: options.logger ?? silentLogger,
+    purgeIntervalMs: purgeInterval * 1000,
+  };
+}

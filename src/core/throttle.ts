@@ -1,0 +1,100 @@
+/**
+ * Counts failures per key (an account, a client address) and answers how long the next attempt
+ * must wait. Delays grow exponentially after a free allowance and are capped, so an attacker can
+ * slow a victim's login down but never lock the account permanently.
+ *
+ * The interface is async so that a shared (Redis) implementation can replace the in-memory one.
+ */
+export interface AttemptLimiter {
+  /** Seconds the caller must wait before trying `key` again; 0 when it may try now. */
+  retryAfter(key: string, now: number): Promise<number>;
+  /** Records one attempt that counts against `key`. */
+  hit(key: string, now: number): Promise<void>;
+  /** Forgets `key` (after a successful login). */
+  reset(key: string): Promise<void>;
+}
+
+export interface BackoffPolicy {
+  /** Attempts allowed before any delay. */
+  freeAttempts: number;
+  /** Delay after the first attempt over the allowance; doubles with each further attempt. */
+  baseDelaySeconds: number;
+  /** The cap: no delay is ever longer. */
+  maxDelaySeconds: number;
+  /** A key with no attempt for this long starts again from zero. */
+  forgetAfterSeconds: number;
+}
+
+interface Entry {
+  count: number;
+  lastAt: number;
+  blockedUntil: number;
+}
+
+/** In-process limiter with a bounded number of keys (oldest forgotten first). */
+export function createMemoryLimiter(policy: BackoffPolicy, options: { maxKeys?: number } = {}): AttemptLimiter {
+  const maxKeys = options.maxKeys ?? 100_000;
+  const entries = new Map<string, Entry>();
+
+  function live(key: string, now: number): Entry | undefined {
+    const entry = entries.get(key);
+    if (entry && now - entry.lastAt >= policy.forgetAfterSeconds * 1000) {
+      entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  return {
+    retryAfter(key, now) {
+      const entry = live(key, now);
+      const waitMs = entry ? entry.blockedUntil - now : 0;
+      return Promise.resolve(waitMs > 0 ? Math.ceil(waitMs / 1000) : 0);
+    },
+    hit(key, now) {
+      const entry = live(key, now) ?? { count: 0, lastAt: now, blockedUntil: 0 };
+      entry.count += 1;
+      entry.lastAt = now;
+      const over = entry.count - policy.freeAttempts;
+      if (over > 0) {
+        const delay = Math.min(policy.baseDelaySeconds * 2 ** Math.min(over - 1, 30), policy.maxDelaySeconds);
+        entry.blockedUntil = now + delay * 1000;
+      }
+      // Re-insert so Map order is least-recently-hit first, then evict from the front.
+      entries.delete(key);
+      entries.set(key, entry);
+      if (entries.size > maxKeys) {
+        const oldest = entries.keys().next();
+        if (!oldest.done) entries.delete(oldest.value);
+      }
+      return Promise.resolve();
+    },
+    reset(key) {
+      entries.delete(key);
+      return Promise.resolve();
+    },
+  };
+}
+
+export const DEFAULT_ACCOUNT_POLICY: BackoffPolicy = {
+  freeAttempts: 5,
+  baseDelaySeconds: 2,
+  maxDelaySeconds: 15 * 60,
+  forgetAfterSeconds: 60 * 60,
+};
+
+export const DEFAULT_ADDRESS_POLICY: BackoffPolicy = {
+  freeAttempts: 20,
+  baseDelaySeconds: 2,
+  maxDelaySeconds: 15 * 60,
+  forgetAfterSeconds: 60 * 60,
+};
+
+/** Registrations per client address: `409 email_taken` reveals accounts, so probing is slowed. */
+export const DEFAULT_REGISTRATION_POLICY: BackoffPolicy = {
+  // The 10th registration starts the delay, so an address gets exactly 10 before waiting.
+  freeAttempts: 9,
+  baseDelaySeconds: 60,
+  maxDelaySeconds: 60 * 60,
+  forgetAfterSeconds: 60 * 60,
+};

@@ -1,0 +1,20 @@
+import type { UserRecord } from '../store/types.js';
+
+/** What clients see of a user: never a hash or any other secret. */
+export interface PublicUser {
+  id: string;
+  email: string;
+  name: string | null;
+  role: string;
+  createdAt: string;
+}
+
+export function toPublicUser(user: UserRecord): PublicUser {
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    role: user.role,
+    createdAt: new Date(user.createdAt).toISOString(),
+  };
+}

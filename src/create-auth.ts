@@ -1,0 +1,100 @@
+import { AccountManager, type RegisterInput } from './core/accounts.js';
+import { resolveOptions, type AuthOptions, type ResolvedOptions } from './core/options.js';
+import { SessionManager } from './core/sessions.js';
+import { authenticateRequest, type AuthOutcome, type RequestFacts } from './http/authenticate.js';
+import { createRefreshCookie } from './http/refresh-cookie.js';
+import { resolveTokenOptions } from './tokens/options.js';
+import { TokenService } from './tokens/token-service.js';
+import { createHandler, type RequestContext } from './http/handler.js';
+import { createSessionCookie, type AuthCookie } from './http/session-cookie.js';
+import type { UserRecord } from './store/types.js';
+
+export interface Auth {
+  readonly options: ResolvedOptions;
+  readonly accounts: AccountManager;
+  readonly sessions: SessionManager;
+  readonly sessionCookie: AuthCookie;
+  /** Access and refresh tokens and the key ring; `null` unless `tokens` was configured. */
+  readonly tokens: TokenService | null;
+  /** Resolves once the signing keys are loaded (created on first start). A no-op without tokens. */
+  ready(): Promise<void>;
+  /** Answers every coatcheck route (`/auth/*`, `/healthz`): a `Request` in, a `Response` out. */
+  handle(request: Request, context?: RequestContext): Promise<Response>;
+  /** True when `pathname` belongs to coatcheck, so an adapter can pass everything else on. */
+  owns(pathname: string): boolean;
+  /**
+   * Who a request is: for route guards in adapters. Unsafe cookie-authenticated requests must pass
+   * the CSRF rule. `strict` also refuses access tokens of revoked sessions.
+   */
+  authenticate(request: RequestFacts, options?: { strict?: boolean }): Promise<AuthOutcome>;
+  /** Creates a user (for operators: CLI, seeding, admin code). */
+  createUser(input: RegisterInput): Promise<UserRecord>;
+  /** Changes a user's role; takes effect on their next request, since every request reads the user. */
+  setRole(userId: string, role: string): Promise<boolean>;
+  /** Deletes expired records now (also done in the background every `purgeInterval`). */
+  purgeExpired(): Promise<number>;
+  /** Stops background work. The store stays open: whoever opened it closes it. */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates the auth layer.
+ *
+ * @example
+ * const auth = createAuth({ store: createSqliteStore({ path: './data/coatcheck.db' }), origin: 'https://app.example.com' });
+ * const response = await auth.handle(new Request('https://app.example.com/auth/me', { headers }));
+ */
+export function createAuth(options: AuthOptions): Auth {
+  const resolved = resolveOptions(options);
+  const accounts = new AccountManager(resolved);
+  const sessions = new SessionManager(resolved);
+  const sessionCookie = createSessionCookie(resolved);
+  const tokens = options.tokens
+    ? new TokenService(resolved, resolveTokenOptions(options.tokens, resolved.origin))
+    : null;
+  const deps = {
+    options: resolved,
+    accounts,
+    sessions,
+    cookie: sessionCookie,
+    refreshCookie: createRefreshCookie(resolved),
+    bearer: tokens ? tokens.bearerVerifier() : null,
+    tokens,
+  };
+  const handler = createHandler(deps);
+
+  const purgeExpired = (): Promise<number> => resolved.store.sessions.deleteExpired(resolved.clock.now());
+  let timer: NodeJS.Timeout | undefined;
+  if (resolved.purgeIntervalMs > 0) {
+    timer = setInterval(() => {
+      purgeExpired().then(
+        (count) => {
+          if (count > 0) resolved.logger.info({ event: 'purge', count }, 'expired sessions purged');
+        },
+        () => resolved.logger.warn({ event: 'purge.failed' }, 'purging expired sessions failed; will retry'),
+      );
+    }, resolved.purgeIntervalMs);
+    // The purge must never keep a process alive on its own.
+    timer.unref();
+  }
+
+  return {
+    options: resolved,
+    accounts,
+    sessions,
+    sessionCookie,
+    tokens,
+    ready: () => (tokens ? tokens.ready() : Promise.resolve()),
+    handle: handler.handle,
+    owns: handler.owns,
+    authenticate: (request, settings = {}) => authenticateRequest(request, deps, { strict: settings.strict ?? false }),
+    createUser: (input) => accounts.register(input),
+    setRole: (userId, role) => accounts.setRole(userId, role),
+    purgeExpired,
+    close() {
+      if (timer) clearInterval(timer);
+      tokens?.close();
+      return Promise.resolve();
+    },
+  };
+}
