@@ -1,0 +1,86 @@
+import type { NextFunction, Request as ExpressRequest, RequestHandler, Response as ExpressResponse } from 'express';
+import type { Auth } from '../create-auth.js';
+import { StoreUnavailableError } from '../core/errors.js';
+import type { Identity } from '../http/authenticate.js';
+import { MAX_BODY_BYTES } from '../http/body.js';
+import { problem, securityHeaders } from '../http/respond.js';
+import { headerOf, normalizeAddress, sendWebResponse, toWebRequest } from './web-bridge.js';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** Set by `requireAuth`: who this request is. */
+    auth?: Identity;
+  }
+}
+
+/**
+ * Mounts coatcheck's routes (`/auth/*` under the configured base path, and `/healthz`) on an
+ * Express app; every other request passes through untouched.
+ *
+ * @example
+ * app.use(authRouter(auth));
+ */
+export function authRouter(auth: Auth): RequestHandler {
+  return async (req: ExpressRequest, res: ExpressResponse, next: NextFunction): Promise<void> => {
+    if (!auth.owns(req.path)) {
+      next();
+      return;
+    }
+    try {
+      const { request, bodyLeftUnread } = await toWebRequest(req, auth.options.origin, MAX_BODY_BYTES);
+      const response = await auth.handle(request, { clientAddress: normalizeAddress(req.ip) });
+      await sendWebResponse(res, response, { closeConnection: bodyLeftUnread });
+    } catch (error) {
+      next(error);
+    }
+  };
+}
+
+export interface RequireAuthOptions {
+  /** Only these roles may pass (403 `forbidden` for others). Default: any signed-in user. */
+  roles?: string[];
+  /** Also refuse access tokens whose session was revoked (costs a revocation check). */
+  strict?: boolean;
+}
+
+/**
+ * Guards a route: 401 when the request is nobody, 403 when it is somebody without the role (or an
+ * unsafe cookie request from a foreign origin). On success `req.auth` holds the identity.
+ *
+ * @example
+ * app.get('/api/admin', requireAuth(auth, { roles: ['admin'] }), (req, res) => res.json(req.auth?.userId));
+ */
+export function requireAuth(auth: Auth, options: RequireAuthOptions = {}): RequestHandler {
+  if (options.roles !== undefined && (!Array.isArray(options.roles) || options.roles.length === 0)) {
+    throw new TypeError('coatcheck: requireAuth roles must be a non-empty array of role names');
+  }
+  const roles = options.roles ? new Set(options.roles) : null;
+  const strict = options.strict ?? false;
+  const headers = securityHeaders(auth.options);
+
+  const refuse = async (res: ExpressResponse, response: Response): Promise<void> => {
+    for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
+    await sendWebResponse(res, response);
+  };
+
+  return async (req: ExpressRequest, res: ExpressResponse, next: NextFunction): Promise<void> => {
+    let outcome;
+    try {
+      outcome = await auth.authenticate({ method: req.method, header: (name) => headerOf(req, name) }, { strict });
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) return refuse(res, problem('store_unavailable'));
+      next(error);
+      return;
+    }
+    if (!outcome.ok) {
+      const response = problem(outcome.code, { bearerRejected: outcome.code === 'invalid_token' });
+      if (outcome.clearSessionCookie) response.headers.append('Set-Cookie', auth.sessionCookie.clear());
+      return refuse(res, response);
+    }
+    if (roles && !roles.has(outcome.identity.role)) return refuse(res, problem('forbidden'));
+    req.auth = outcome.identity;
+    next();
+  };
+}
+
+export type { Identity };

@@ -1,0 +1,91 @@
+import type { ErrorCode } from '../core/errors.js';
+import type { ResolvedOptions } from '../core/options.js';
+import { sessionExpiresAt, type SessionManager } from '../core/sessions.js';
+import type { SessionRecord, UserRecord } from '../store/types.js';
+import type { AuthCookie } from './session-cookie.js';
+import { parseCookieHeader } from './cookies.js';
+import { isUnsafeMethod, passesCsrfCheck } from './csrf.js';
+
+/** Who a request is, and how it proved it. */
+export interface Identity {
+  userId: string;
+  /** The role at the time of the check: from the user record (session) or the token's claim (bearer). */
+  role: string;
+  method: 'session' | 'bearer';
+  sessionId: string;
+  /** Unix ms at which this credential stops working. */
+  expiresAt: number;
+  /** The user record: always for sessions; for bearer tokens only when it was looked up. */
+  user?: UserRecord;
+  /** The session record, when the credential was a session cookie. */
+  session?: SessionRecord;
+}
+
+/** Verifies bearer access tokens; the token layer provides it. Returns `null` for any bad token. */
+export interface BearerVerifier {
+  verify(token: string, options: { strict: boolean }): Promise<Identity | null>;
+}
+
+export type AuthOutcome =
+  | { ok: true; identity: Identity }
+  | {
+      ok: false;
+      code: Extract<ErrorCode, 'unauthenticated' | 'invalid_token' | 'ambiguous_credentials' | 'csrf_rejected'>;
+      /** The session cookie named a session that no longer exists: tell the browser to drop it. */
+      clearSessionCookie: boolean;
+    };
+
+export interface RequestFacts {
+  method: string;
+  header: (name: string) => string | null;
+}
+
+// RFC 6750 b64token, with a case-insensitive scheme and one or more spaces.
+const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+const MAX_BEARER_LENGTH = 8 * 1024;
+
+/**
+ * Decides who a request is. A bearer token, when present, alone decides (an invalid one is a 401
+ * even beside a valid cookie). Otherwise the session cookie does, after the CSRF rule for unsafe
+ * methods, which runs before any store read.
+ */
+export async function authenticateRequest(
+  request: RequestFacts,
+  deps: { options: ResolvedOptions; sessions: SessionManager; cookie: AuthCookie; bearer: BearerVerifier | null },
+  settings: { strict: boolean },
+): Promise<AuthOutcome> {
+  const authorization = request.header('authorization');
+  if (authorization !== null && /^bearer(\s|$)/i.test(authorization)) {
+    const match = authorization.length <= MAX_BEARER_LENGTH + 16 ? BEARER.exec(authorization) : null;
+    const token = match?.[1];
+    const identity =
+      token && token.length <= MAX_BEARER_LENGTH && deps.bearer
+        ? await deps.bearer.verify(token, { strict: settings.strict })
+        : null;
+    return identity ? { ok: true, identity } : { ok: false, code: 'invalid_token', clearSessionCookie: false };
+  }
+
+  const values = parseCookieHeader(request.header('cookie')).get(deps.cookie.name) ?? [];
+  if (values.length === 0) return { ok: false, code: 'unauthenticated', clearSessionCookie: false };
+  if (values.length > 1) return { ok: false, code: 'ambiguous_credentials', clearSessionCookie: false };
+  if (
+    isUnsafeMethod(request.method) &&
+    !passesCsrfCheck(request.header, deps.options.allowedOrigins, { requireHeader: true })
+  ) {
+    return { ok: false, code: 'csrf_rejected', clearSessionCookie: false };
+  }
+  const valid = await deps.sessions.validate(values[0]!);
+  if (!valid) return { ok: false, code: 'unauthenticated', clearSessionCookie: true };
+  return {
+    ok: true,
+    identity: {
+      userId: valid.user.id,
+      role: valid.user.role,
+      user: valid.user,
+      method: 'session',
+      sessionId: valid.session.id,
+      expiresAt: sessionExpiresAt(valid.session),
+      session: valid.session,
+    },
+  };
+}

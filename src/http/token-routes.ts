@@ -1,0 +1,152 @@
+import { AuthError } from '../core/errors.js';
+import { toPublicUser } from '../core/user.js';
+import type { UserRecord } from '../store/types.js';
+import { familyExpiresAt } from '../tokens/refresh-tokens.js';
+import type { TokenService } from '../tokens/token-service.js';
+import { hasBody, readJsonObject } from './body.js';
+import { parseCookieHeader } from './cookies.js';
+import { passesCsrfCheck } from './csrf.js';
+import { json, problem } from './respond.js';
+import type { RouteDeps, RouteHandler, RouteInput } from './routes.js';
+import { parseBody, refreshBody } from './schemas.js';
+
+export function requireTokens(deps: RouteDeps): TokenService {
+  if (!deps.tokens) {
+    throw new AuthError('invalid_request', 'The request is invalid.', {
+      errors: [{ path: 'mode', message: 'This server does not offer this login mode.' }],
+    });
+  }
+  return deps.tokens;
+}
+
+/** Login in `token` mode (refresh token in an HttpOnly cookie) or `native` mode (both in the body). */
+export async function loginWithTokens(
+  user: UserRecord,
+  mode: 'token' | 'native',
+  input: RouteInput,
+  deps: RouteDeps,
+): Promise<Response> {
+  const tokens = requireTokens(deps);
+  await tokens.ready();
+  const { session } = await deps.sessions.create(
+    user,
+    { ip: input.clientAddress, userAgent: input.request.headers.get('user-agent') },
+    { method: 'token', idleTtlMs: tokens.options.refreshIdleTtlMs, absoluteTtlMs: tokens.options.refreshAbsoluteTtlMs },
+  );
+  const { token: refreshToken, family } = await tokens.refresh.start(session);
+  const { token: accessToken } = await tokens.access.issue({ userId: user.id, sessionId: session.id, role: user.role });
+  deps.options.logger.info({ event: 'login.succeeded', userId: user.id, method: mode }, 'login succeeded');
+  const now = deps.options.clock.now();
+  const body = { user: toPublicUser(user), accessToken, tokenType: 'Bearer', expiresIn: tokens.access.ttlSeconds };
+  if (mode === 'native') {
+    return json(200, { ...body, refreshToken, refreshExpiresIn: Math.floor((familyExpiresAt(family) - now) / 1000) });
+  }
+  return json(200, body, { 'Set-Cookie': deps.refreshCookie.set(refreshToken, family.absoluteExpiresAt, now) });
+}
+
+/** The refresh token of a request: the cookie (token mode) or the JSON body (native mode). */
+async function readRefreshToken(
+  input: RouteInput,
+  deps: RouteDeps,
+): Promise<{ token: string; via: 'cookie' | 'body' } | Response | null> {
+  const cookies = parseCookieHeader(input.request.headers.get('cookie')).get(deps.refreshCookie.name) ?? [];
+  if (cookies.length > 1) return problem('ambiguous_credentials');
+  if (cookies.length === 1) {
+    // The cookie is sent by the browser on its own, so the CSRF rule applies as to any cookie.
+    if (
+      !passesCsrfCheck((name) => input.request.headers.get(name), deps.options.allowedOrigins, { requireHeader: true })
+    ) {
+      return problem('csrf_rejected');
+    }
+    return { token: cookies[0]!, via: 'cookie' };
+  }
+  if (!hasBody(input.request)) return null;
+  const body = parseBody(refreshBody, await readJsonObject(input.request));
+  return { token: body.refreshToken, via: 'body' };
+}
+
+export const refresh: RouteHandler = async (input, deps) => {
+  const tokens = deps.tokens;
+  if (!tokens) return problem('not_found');
+  await tokens.ready();
+  const presented = await readRefreshToken(input, deps);
+  if (presented instanceof Response) return presented;
+  const refusal = (code: 'invalid_refresh_token' | 'refresh_token_reused'): Response => {
+    const response = problem(code);
+    if (presented?.via === 'cookie') response.headers.append('Set-Cookie', deps.refreshCookie.clear());
+    return response;
+  };
+  if (!presented) return refusal('invalid_refresh_token');
+
+  const outcome = await tokens.refresh.rotate(presented.token);
+  const { store, clock, logger } = deps.options;
+  if (outcome.kind === 'reused') {
+    // Someone replayed a rotated token: the thief or the victim, we cannot tell; end the device.
+    await store.sessions.delete(outcome.family.sessionId);
+    logger.warn({ event: 'refresh.reused', userId: outcome.family.userId }, 'refresh token reuse: family revoked');
+    return refusal('refresh_token_reused');
+  }
+  if (outcome.kind === 'invalid') return refusal('invalid_refresh_token');
+
+  const { family } = outcome;
+  const user = await store.users.findById(family.userId);
+  const now = clock.now();
+  const touched = user
+    ? await store.sessions.touch(family.sessionId, { lastSeenAt: now, idleExpiresAt: family.idleExpiresAt })
+    : false;
+  if (!user || !touched) return refusal('invalid_refresh_token');
+  const { token: accessToken } = await tokens.access.issue({
+    userId: user.id,
+    sessionId: family.sessionId,
+    role: user.role,
+  });
+  const body = { accessToken, tokenType: 'Bearer', expiresIn: tokens.access.ttlSeconds };
+  if (presented.via === 'body') {
+    return json(200, {
+      ...body,
+      refreshToken: outcome.token,
+      refreshExpiresIn: Math.floor((familyExpiresAt(family) - now) / 1000),
+    });
+  }
+  return json(200, body, { 'Set-Cookie': deps.refreshCookie.set(outcome.token, family.absoluteExpiresAt, now) });
+};
+
+/**
+ * Ends the sessions named by a bearer token and a refresh token (cookie or body), for logout.
+ * Returns a refusal, or `null` when done.
+ */
+export async function endTokenSessions(input: RouteInput, deps: RouteDeps): Promise<Response | null> {
+  const tokens = deps.tokens;
+  if (!tokens) return null;
+  await tokens.ready();
+  const ended = new Set<string>();
+  const authorization = input.request.headers.get('authorization');
+  const bearer = authorization ? /^bearer +(\S+)$/i.exec(authorization)?.[1] : undefined;
+  if (bearer) {
+    const claims = await tokens.access.verify(bearer);
+    if (claims) ended.add(claims.sid);
+  }
+  const presented = await readRefreshToken(input, deps);
+  if (presented instanceof Response) {
+    // A bearer-authenticated logout is not subject to CSRF; the cookie then only adds what it names.
+    if (!bearer || presented.status !== 403) return presented;
+  } else if (presented) {
+    const family = await tokens.refresh.lookup(presented.token);
+    if (family) ended.add(family.sessionId);
+  }
+  for (const sessionId of ended) {
+    if (await deps.options.store.sessions.delete(sessionId)) {
+      deps.options.logger.info({ event: 'logout', method: 'token' }, 'logged out');
+    }
+  }
+  return null;
+}
+
+export const jwks: RouteHandler = async (input, deps) => {
+  if (input.request.method !== 'GET' && input.request.method !== 'HEAD') return problem('method_not_allowed');
+  const tokens = deps.tokens;
+  if (!tokens) return json(200, { keys: [] }, { 'Cache-Control': 'public, max-age=300' });
+  await tokens.ready();
+  // Short enough that a rotated-in key reaches verifiers well before tokens signed by it are common.
+  return json(200, tokens.ring.jwks(), { 'Cache-Control': 'public, max-age=300' });
+};
