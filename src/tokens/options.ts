@@ -1,0 +1,76 @@
+import { JWT_ALGORITHMS, type JwtAlgorithm } from './key-ring.js';
+
+export interface TokenOptions {
+  /**
+   * At least 32 bytes of secret (e.g. 64 hex characters). Seals private signing keys at rest and
+   * enables the `token` and `native` login modes.
+   */
+  secret: string;
+  /** Default ES256. EdDSA is as good; RS256 is a compatibility option; HS256 keeps verification in-house. */
+  algorithm?: JwtAlgorithm;
+  /** Seconds. Default 600 (10 minutes); at most 900 unless `dangerouslyAllowLongAccessTokens`. */
+  accessTokenTtl?: number;
+  /** An access token cannot be revoked on stateless routes: lifetimes over 15 minutes need this opt-in. */
+  dangerouslyAllowLongAccessTokens?: boolean;
+  /** Seconds in which a rotated refresh token may be presented again (two tabs at once). Default 10. */
+  refreshGrace?: number;
+  /** Seconds without a refresh after which a refresh family ends. Default 7 days. */
+  refreshIdleTtl?: number;
+  /** Seconds after login at which a refresh family ends. Default 30 days. */
+  refreshAbsoluteTtl?: number;
+  /** `iss` of issued tokens. Default: the origin. */
+  issuer?: string;
+  /** `aud` of issued tokens. Default: the issuer. */
+  audience?: string;
+}
+
+export interface ResolvedTokenOptions {
+  secret: string;
+  algorithm: JwtAlgorithm;
+  accessTokenTtlSeconds: number;
+  refreshGraceMs: number;
+  refreshIdleTtlMs: number;
+  refreshAbsoluteTtlMs: number;
+  issuer: string;
+  audience: string;
+}
+
+export const MIN_SECRET_BYTES = 32;
+const MAX_SAFE_ACCESS_TTL = 15 * 60;
+
+function seconds(value: number | undefined, fallback: number, name: string, min = 1): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min)
+    throw new TypeError(`coatcheck: tokens.${name} must be a whole number of seconds >= ${min}`);
+  return value;
+}
+
+export function resolveTokenOptions(options: TokenOptions, origin: string): ResolvedTokenOptions {
+  if (typeof options.secret !== 'string' || Buffer.byteLength(options.secret) < MIN_SECRET_BYTES) {
+    throw new TypeError(`coatcheck: tokens.secret must be at least ${MIN_SECRET_BYTES} bytes`);
+  }
+  const algorithm = options.algorithm ?? 'ES256';
+  if (!JWT_ALGORITHMS.includes(algorithm)) {
+    throw new TypeError(`coatcheck: tokens.algorithm must be one of ${JWT_ALGORITHMS.join(', ')}`);
+  }
+  const accessTokenTtlSeconds = seconds(options.accessTokenTtl, 600, 'accessTokenTtl');
+  if (accessTokenTtlSeconds > MAX_SAFE_ACCESS_TTL && !options.dangerouslyAllowLongAccessTokens) {
+    throw new TypeError(
+      'coatcheck: tokens.accessTokenTtl over 900 s (15 minutes) needs tokens.dangerouslyAllowLongAccessTokens: revoked sessions keep working on stateless routes until their tokens expire',
+    );
+  }
+  const issuer = options.issuer ?? origin;
+  if (issuer.trim() === '') throw new TypeError('coatcheck: tokens.issuer must not be empty');
+  const audience = options.audience ?? issuer;
+  if (audience.trim() === '') throw new TypeError('coatcheck: tokens.audience must not be empty');
+  return {
+    secret: options.secret,
+    algorithm,
+    accessTokenTtlSeconds,
+    refreshGraceMs: seconds(options.refreshGrace, 10, 'refreshGrace', 0) * 1000,
+    refreshIdleTtlMs: seconds(options.refreshIdleTtl, 7 * 24 * 3600, 'refreshIdleTtl') * 1000,
+    refreshAbsoluteTtlMs: seconds(options.refreshAbsoluteTtl, 30 * 24 * 3600, 'refreshAbsoluteTtl') * 1000,
+    issuer,
+    audience,
+  };
+}

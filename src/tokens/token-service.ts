@@ -1,0 +1,104 @@
+import type { ResolvedOptions } from '../core/options.js';
+import { sessionExpiresAt } from '../core/sessions.js';
+import type { BearerVerifier, Identity } from '../http/authenticate.js';
+import { AccessTokens, CLOCK_TOLERANCE_SECONDS } from './access-tokens.js';
+import { KeyRing } from './key-ring.js';
+import type { ResolvedTokenOptions } from './options.js';
+import { RefreshTokens } from './refresh-tokens.js';
+import { deriveKey } from './seal.js';
+
+// Other instances' new keys are picked up within this interval; retired keys stay valid past it.
+const KEY_RELOAD_MS = 60_000;
+// Longer than the JWKS refetch cooldown of verifiers (30 s in coatcheck/verify and jose's default).
+export const KEY_PUBLISH_DELAY_MS = 60_000;
+
+/** Access tokens, refresh tokens and the key ring, assembled from the options. */
+export class TokenService {
+  readonly options: ResolvedTokenOptions;
+  readonly ring: KeyRing;
+  readonly access: AccessTokens;
+  readonly refresh: RefreshTokens;
+  readonly #core: ResolvedOptions;
+  #ready: Promise<void> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(core: ResolvedOptions, options: ResolvedTokenOptions) {
+    this.#core = core;
+    this.options = options;
+    this.ring = new KeyRing({
+      store: core.store.signingKeys,
+      sealKey: deriveKey(options.secret, 'signing-key-seal'),
+      algorithm: options.algorithm,
+      clock: core.clock,
+      retireGraceMs: (options.accessTokenTtlSeconds + CLOCK_TOLERANCE_SECONDS) * 1000 + 2 * KEY_RELOAD_MS,
+      publishDelayMs: KEY_PUBLISH_DELAY_MS,
+      logger: core.logger,
+    });
+    this.access = new AccessTokens({
+      ring: this.ring,
+      clock: core.clock,
+      issuer: options.issuer,
+      audience: options.audience,
+      ttlSeconds: options.accessTokenTtlSeconds,
+    });
+    this.refresh = new RefreshTokens({
+      store: core.store,
+      clock: core.clock,
+      graceMs: options.refreshGraceMs,
+      idleTtlMs: options.refreshIdleTtlMs,
+      absoluteTtlMs: options.refreshAbsoluteTtlMs,
+    });
+  }
+
+  /** Loads (or creates) the signing keys once; later calls share the same promise. A failure is retried next call. */
+  ready(): Promise<void> {
+    this.#ready ??= this.ring.init().then(
+      () => {
+        this.#timer ??= setInterval(() => {
+          this.ring
+            .reload()
+            .catch(() => this.#core.logger.warn({ event: 'keys.reload_failed' }, 'reloading signing keys failed'));
+        }, KEY_RELOAD_MS);
+        this.#timer.unref();
+      },
+      (error: unknown) => {
+        this.#ready = undefined;
+        throw error;
+      },
+    );
+    return this.#ready;
+  }
+
+  close(): void {
+    if (this.#timer) clearInterval(this.#timer);
+  }
+
+  /**
+   * The bearer side of `authenticateRequest`. Stateless: signature and claims only. Strict: the
+   * token's session must still exist and the role is read fresh from the user record, so logout,
+   * revocation and role changes take effect at once.
+   */
+  bearerVerifier(): BearerVerifier {
+    return {
+      verify: async (token, { strict }) => {
+        await this.ready();
+        const claims = await this.access.verify(token);
+        if (!claims) return null;
+        const identity: Identity = {
+          userId: claims.sub,
+          role: claims.role,
+          method: 'bearer',
+          sessionId: claims.sid,
+          expiresAt: claims.exp * 1000,
+        };
+        if (!strict) return identity;
+        const { store, clock } = this.#core;
+        const session = await store.sessions.findById(claims.sid);
+        if (!session || session.userId !== claims.sub || sessionExpiresAt(session) <= clock.now()) return null;
+        const user = await store.users.findById(claims.sub);
+        if (!user) return null;
+        return { ...identity, role: user.role, user, session };
+      },
+    };
+  }
+}
