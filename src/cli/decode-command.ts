@@ -1,0 +1,81 @@
+import { parseArgs } from 'node:util';
+import { decodeJwt, decodeProtectedHeader, type JWTPayload } from 'jose';
+import { createRemoteVerifier } from '../verify/index.js';
+
+const PERSONAL_CLAIMS = [
+  'email',
+  'name',
+  'given_name',
+  'family_name',
+  'phone_number',
+  'address',
+  'birthdate',
+  'picture',
+  'preferred_username',
+];
+
+/** Warnings a reviewer would raise about a token, without verifying it. */
+export function tokenWarnings(header: Record<string, unknown>, payload: JWTPayload, now: number): string[] {
+  const warnings: string[] = [];
+  const alg = typeof header.alg === 'string' ? header.alg : '';
+  if (alg.toLowerCase() === 'none') warnings.push('alg is "none": the token is not signed at all');
+  if (/^HS/i.test(alg))
+    warnings.push(`alg is ${alg}: anyone who verifies it can also forge it, and a short secret can be brute-forced`);
+  for (const name of ['jku', 'x5u', 'jwk', 'x5c']) {
+    if (name in header)
+      warnings.push(`header "${name}" names a key: a verifier that honours it can be handed the attacker's key`);
+  }
+  if (payload.exp === undefined) warnings.push('no exp: the token never expires');
+  else if (typeof payload.iat === 'number' && payload.exp - payload.iat > 15 * 60) {
+    warnings.push(
+      `lifetime is ${Math.round((payload.exp - payload.iat) / 60)} minutes: over 15 minutes, a stolen token stays useful long`,
+    );
+  }
+  if (typeof payload.exp === 'number' && payload.exp * 1000 <= now) warnings.push('expired');
+  const personal = PERSONAL_CLAIMS.filter((claim) => claim in payload);
+  if (personal.length > 0)
+    warnings.push(`payload contains personal data (${personal.join(', ')}): anyone holding the token can read it`);
+  return warnings;
+}
+
+/** `coatcheck decode <jwt> [--jwks URL --issuer I --audience A]`. */
+export async function runDecode(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { jwks: { type: 'string' }, issuer: { type: 'string' }, audience: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const token = positionals[0]?.trim();
+  if (!token) throw new TypeError('decode needs a token: coatcheck decode <jwt>');
+  let header: Record<string, unknown>;
+  let payload: JWTPayload;
+  try {
+    header = decodeProtectedHeader(token);
+    payload = decodeJwt(token);
+  } catch {
+    process.stderr.write('coatcheck: not a JWT (three base64url parts with JSON header and payload)\n');
+    return 1;
+  }
+  const now = Date.now();
+  const out = process.stdout;
+  out.write(`header  ${JSON.stringify(header, null, 2)}\npayload ${JSON.stringify(payload, null, 2)}\n`);
+  if (typeof payload.exp === 'number') {
+    const seconds = Math.round((payload.exp * 1000 - now) / 1000);
+    out.write(
+      seconds > 0
+        ? `expires in ${seconds} s (${new Date(payload.exp * 1000).toISOString()})\n`
+        : `expired ${-seconds} s ago\n`,
+    );
+  }
+  for (const warning of tokenWarnings(header, payload, now)) out.write(`warning: ${warning}\n`);
+  if (!values.jwks) {
+    out.write('signature NOT verified (pass --jwks URL to verify)\n');
+    return 0;
+  }
+  const issuer = values.issuer ?? (typeof payload.iss === 'string' ? payload.iss : '');
+  const audience = values.audience ?? (typeof payload.aud === 'string' ? payload.aud : issuer);
+  const verified = await createRemoteVerifier({ jwksUrl: values.jwks, issuer, audience }).verify(token);
+  out.write(verified ? `signature and claims verified against ${values.jwks}\n` : `NOT valid against ${values.jwks}\n`);
+  return verified ? 0 : 1;
+}

@@ -1,0 +1,50 @@
+import { parseArgs } from 'node:util';
+import { createAuth } from '../create-auth.js';
+import type { ServerConfig } from '../server/config.js';
+import { openDataStore, tokenOptions } from '../server/serve.js';
+import { KEY_PUBLISH_DELAY_MS } from '../tokens/token-service.js';
+
+const iso = (ms: number | null): string => (ms === null ? '-' : new Date(ms).toISOString());
+
+/** `coatcheck keys list|rotate`, on the same data directory and secret as `serve`. */
+export async function runKeys(config: ServerConfig, args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } }, strict: true });
+  if (sub !== 'list' && sub !== 'rotate') throw new TypeError('keys needs one of: list, rotate');
+  const store = openDataStore(config.dataDir);
+  const auth = createAuth({
+    store,
+    origin: config.origin,
+    allowInsecureHttp: config.allowInsecureHttp,
+    purgeInterval: 0,
+    tokens: tokenOptions(config),
+  });
+  try {
+    await auth.ready();
+    if (sub === 'rotate') {
+      const key = await auth.tokens!.ring.rotate();
+      process.stdout.write(
+        `new signing key ${key.kid} (${key.alg}): in the JWKS now, signing from ${iso(key.createdAt + KEY_PUBLISH_DELAY_MS)}; older keys keep verifying until their tokens have expired\n`,
+      );
+      return 0;
+    }
+    const keys = await store.signingKeys.list();
+    const current = auth.tokens!.ring.current().kid;
+    const rows = keys.map((k) => ({
+      kid: k.kid,
+      alg: k.alg,
+      status: k.kid === current ? 'signing' : k.retiredAt === null ? 'published' : 'retired',
+      createdAt: iso(k.createdAt),
+      retiredAt: iso(k.retiredAt),
+      expiresAt: iso(k.expiresAt),
+    }));
+    if (values.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    else
+      for (const r of rows)
+        process.stdout.write(`${r.kid}\t${r.alg}\t${r.status}\tcreated ${r.createdAt}\texpires ${r.expiresAt}\n`);
+    return 0;
+  } finally {
+    await auth.close();
+    await store.close();
+  }
+}

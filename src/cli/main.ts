@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { ConfigError, readConfig } from '../server/config.js';
+import { runServe } from './serve-command.js';
+import { runUsers } from './users-command.js';
+import { runKeys } from './keys-command.js';
+import { runDecode } from './decode-command.js';
+
+const HELP = `coatcheck: sessions, tokens and everything after the password check
+
+Usage:
+  coatcheck serve                         start the server (auth routes, demo API, landing page)
+  coatcheck users add --email E [--role R] [--name N]
+                                          create a user; the password is read from stdin,
+                                          or asked for when stdin is a terminal
+  coatcheck users set-role --email E --role R
+                                          change a role (takes effect on the user's next request)
+  coatcheck users list [--json]           list users
+  coatcheck keys list [--json]            the signing keys and their state
+  coatcheck keys rotate                   start signing with a new key; older keys keep
+                                          verifying until their tokens have expired
+  coatcheck decode <jwt> [--jwks URL]     show a token's header, payload, expiry and warnings;
+                                          verifies it only when --jwks is given
+  coatcheck help                          this text
+
+Configuration is read from the environment (PORT, COATCHECK_DATA_DIR, COATCHECK_ORIGIN, ...);
+see the README.`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(`${HELP}\n`);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === 'decode') return runDecode(rest);
+  const config = readConfig();
+  switch (command) {
+    case 'serve':
+      parseArgs({ args: rest, options: {}, strict: true });
+      return runServe(config);
+    case 'users':
+      return runUsers(config, rest);
+    case 'keys':
+      return runKeys(config, rest);
+    default:
+      process.stderr.write(`coatcheck: unknown command "${command}"\n\n${HELP}\n`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== -1) process.exitCode = code;
+  },
+  (error: unknown) => {
+    // Operator mistakes get one clear line, not a stack trace.
+    const known =
+      error instanceof ConfigError ||
+      error instanceof TypeError ||
+      (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
+    process.stderr.write(`coatcheck: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (!known && error instanceof Error && process.env.DEBUG) process.stderr.write(`${error.stack}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,88 @@
+import { resolve } from 'node:path';
+import { JWT_ALGORITHMS, type JwtAlgorithm } from '../tokens/key-ring.js';
+
+/** Everything `coatcheck serve` reads from the environment, checked once at start. */
+export interface ServerConfig {
+  port: number;
+  host: string | undefined;
+  dataDir: string;
+  origin: string;
+  allowedOrigins: string[];
+  sessionIdleTtl: number | undefined;
+  sessionAbsoluteTtl: number | undefined;
+  trustProxy: string | undefined;
+  allowInsecureHttp: boolean;
+  logLevel: string;
+  production: boolean;
+  tokens: {
+    secret: string | undefined;
+    algorithm: JwtAlgorithm;
+    accessTokenTtl: number | undefined;
+    dangerouslyAllowLongAccessTokens: boolean;
+    refreshGrace: number | undefined;
+    issuer: string | undefined;
+    audience: string | undefined;
+  };
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, options: { min: number; max: number }): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < options.min || value > options.max) {
+    throw new ConfigError(`${name} must be a whole number from ${options.min} to ${options.max}`);
+  }
+  return value;
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = (env[name] ?? '').toLowerCase();
+  if (raw === '' || raw === '0' || raw === 'false' || raw === 'no') return false;
+  if (raw === '1' || raw === 'true' || raw === 'yes') return true;
+  throw new ConfigError(`${name} must be 1/true/yes or 0/false/no`);
+}
+
+function algorithm(env: NodeJS.ProcessEnv): JwtAlgorithm {
+  const value = env.COATCHECK_JWT_ALG || 'ES256';
+  if (!(JWT_ALGORITHMS as readonly string[]).includes(value)) {
+    throw new ConfigError(`COATCHECK_JWT_ALG must be one of ${JWT_ALGORITHMS.join(', ')}`);
+  }
+  return value as JwtAlgorithm;
+}
+
+const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const port = integer(env, 'PORT', { min: 0, max: 65535 }) ?? 3000;
+  const logLevel = env.LOG_LEVEL || 'info';
+  if (!LOG_LEVELS.has(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${[...LOG_LEVELS].join(', ')}`);
+  return {
+    port,
+    host: env.HOST || undefined,
+    dataDir: resolve(env.COATCHECK_DATA_DIR || './data'),
+    origin: env.COATCHECK_ORIGIN || `http://localhost:${port}`,
+    allowedOrigins: (env.COATCHECK_ALLOWED_ORIGINS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    sessionIdleTtl: integer(env, 'COATCHECK_SESSION_IDLE_TTL', { min: 60, max: 365 * 24 * 3600 }),
+    sessionAbsoluteTtl: integer(env, 'COATCHECK_SESSION_ABSOLUTE_TTL', { min: 60, max: 5 * 365 * 24 * 3600 }),
+    trustProxy: env.COATCHECK_TRUST_PROXY || undefined,
+    allowInsecureHttp: flag(env, 'COATCHECK_ALLOW_INSECURE_HTTP'),
+    logLevel,
+    production: env.NODE_ENV === 'production',
+    tokens: {
+      secret: env.COATCHECK_SECRET || undefined,
+      algorithm: algorithm(env),
+      accessTokenTtl: integer(env, 'COATCHECK_ACCESS_TOKEN_TTL', { min: 10, max: 24 * 3600 }),
+      dangerouslyAllowLongAccessTokens: flag(env, 'COATCHECK_DANGEROUSLY_ALLOW_LONG_ACCESS_TOKENS'),
+      refreshGrace: integer(env, 'COATCHECK_REFRESH_GRACE', { min: 0, max: 300 }),
+      issuer: env.COATCHECK_ISSUER || undefined,
+      audience: env.COATCHECK_AUDIENCE || undefined,
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MIN_SECRET_BYTES } from '../tokens/options.js';
+import { ConfigError } from './config.js';
+
+/**
+ * The secret that seals signing keys: `COATCHECK_SECRET` when set (required in production), else a
+ * random one generated once into the data directory with mode 0600, so the embedded default works
+ * with zero configuration and nothing secret ever lives in the repository.
+ */
+export function loadSecret(options: { configured: string | undefined; dataDir: string; production: boolean }): {
+  secret: string;
+  source: 'environment' | 'generated' | 'file';
+} {
+  if (options.configured !== undefined) {
+    if (Buffer.byteLength(options.configured) < MIN_SECRET_BYTES) {
+      throw new ConfigError(`COATCHECK_SECRET must be at least ${MIN_SECRET_BYTES} bytes (e.g. openssl rand -hex 32)`);
+    }
+    return { secret: options.configured, source: 'environment' };
+  }
+  if (options.production) {
+    throw new ConfigError('COATCHECK_SECRET is required when NODE_ENV=production (e.g. openssl rand -hex 32)');
+  }
+  const path = join(options.dataDir, 'secret.key');
+  try {
+    const secret = readFileSync(path, 'utf8').trim();
+    if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
+    if (Buffer.byteLength(secret) < MIN_SECRET_BYTES)
+      throw new ConfigError(`${path} holds a secret shorter than ${MIN_SECRET_BYTES} bytes`);
+    return { secret, source: 'file' };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const secret = randomBytes(32).toString('hex');
+  // `wx`: never overwrite a secret another process wrote first.
+  try {
+    writeFileSync(path, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return loadSecret(options);
+    throw error;
+  }
+  return { secret, source: 'generated' };
+}
