@@ -1,0 +1,103 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The built CLI, exactly as `npm start` and `npx coatcheck` run it (`npm test` builds first).
+const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+let dataDir: string;
+
+function coatcheck(args: string[], options: { input?: string; env?: Record<string, string> } = {}) {
+  return spawnSync(process.execPath, [CLI, ...args], {
+    input: options.input ?? '',
+    encoding: 'utf8',
+    env: { ...process.env, COATCHECK_DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...options.env },
+    timeout: 20_000,
+  });
+}
+
+beforeAll(() => {
+  if (!existsSync(CLI)) throw new Error('dist/ is missing: run `npm run build` (npm test does this first)');
+  dataDir = mkdtempSync(join(tmpdir(), 'coatcheck-cli-'));
+});
+afterAll(() => {
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('coatcheck users', () => {
+  it('adds a user with the password from stdin, lists it, and changes its role', () => {
+    const added = coatcheck(['users', 'add', '--email', 'Admin@Example.com', '--role', 'admin'], {
+      input: 'a fine admin passphrase\n',
+    });
+    expect(added.stderr).toBe('');
+    expect(added.status).toBe(0);
+    expect(added.stdout).toMatch(/^created usr_\S+ admin@example\.com \(admin\)\n$/);
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+
+    const list = coatcheck(['users', 'list', '--json']);
+    expect(list.status).toBe(0);
+    const users = JSON.parse(list.stdout) as { email: string; role: string }[];
+    expect(users).toEqual([expect.objectContaining({ email: 'admin@example.com', role: 'admin' })]);
+    expect(list.stdout).not.toMatch(/argon2|passwordHash/);
+
+    const setRole = coatcheck(['users', 'set-role', '--email', 'admin@example.com', '--role', 'support']);
+    expect(setRole.status).toBe(0);
+    expect(JSON.parse(coatcheck(['users', 'list', '--json']).stdout)[0].role).toBe('support');
+  });
+
+  it('refuses a weak password, a duplicate email and bad arguments with one clear line', () => {
+    const weak = coatcheck(['users', 'add', '--email', 'weak@example.com'], { input: 'password\n' });
+    expect(weak.status).toBe(1);
+    expect(weak.stderr).toMatch(/^coatcheck: weak_password/);
+    coatcheck(['users', 'add', '--email', 'dup@example.com'], { input: 'a fine passphrase\n' });
+    const dup = coatcheck(['users', 'add', '--email', 'dup@example.com'], { input: 'a fine passphrase\n' });
+    expect([dup.status, dup.stderr]).toEqual([1, 'coatcheck: email_taken\n']);
+    const missing = coatcheck(['users', 'add']);
+    expect([missing.status, missing.stderr]).toEqual([1, 'coatcheck: users add needs --email\n']);
+    const unknown = coatcheck(['users', 'add', '--email', 'x@example.com', '--bogus']);
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).not.toMatch(/\n\s+at /);
+    const badEnv = coatcheck(['users', 'list'], { env: { PORT: 'eighty' } });
+    expect([badEnv.status, badEnv.stderr]).toEqual([1, 'coatcheck: PORT must be a whole number from 0 to 65535\n']);
+  });
+});
+
+describe('coatcheck serve', () => {
+  it('serves on the configured port with data in the data directory, and exits 0 on SIGTERM', async () => {
+    const child = spawn(process.execPath, [CLI, 'serve'], {
+      env: { ...process.env, COATCHECK_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no listening line: ${output}`)), 15_000);
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        const match = /"url":"(http:\/\/[^"]+)"/.exec(output);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1]!);
+        }
+      });
+      child.once('exit', (code) => reject(new Error(`exited ${code}: ${output}`)));
+    });
+    const health = await fetch(`${url}/healthz`);
+    expect(health.status).toBe(200);
+    const login = await fetch(`${url}/auth/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email: 'dup@example.com', password: 'a fine passphrase' }),
+    });
+    expect(login.status).toBe(200);
+    expect(existsSync(join(dataDir, 'coatcheck.db'))).toBe(true);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    // JSON log lines, and no secret in them.
+    const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!.split('=')[1]!;
+    expect(output).not.toContain(cookie);
+    expect(output).not.toContain('a fine passphrase');
+  });
+});
