@@ -1,0 +1,7 @@
+export {
+  createPostgresStore,
+  type PostgresStore,
+  type PostgresStoreOptions,
+  type PostgresStoreSettings,
+} from './create-postgres-store.js';
+export { migratePostgres, type MigrationResult } from './migrations.js';
