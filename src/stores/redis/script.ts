@@ -1,0 +1,67 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+/** A Lua script, sent by SHA (EVALSHA) and by source only when the server does not have it yet. */
+export interface Script {
+  readonly source: string;
+  readonly sha: string;
+}
+
+export function defineScript(source: string): Script {
+  return { source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+/**
+ * Runs a script atomically. Every key it names (and, where noted, every key it derives) carries the
+ * same `{u:<userId>}` hash tag, so the script runs on one Cluster slot.
+ */
+export async function runScript(
+  redis: Redis,
+  script: Script,
+  keys: string[],
+  args: (string | number)[],
+): Promise<unknown> {
+  try {
+    return await redis.evalsha(script.sha, keys.length, ...keys, ...args);
+  } catch (error) {
+    // After a restart or SCRIPT FLUSH the cache is empty: send the source once, which caches it.
+    if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
+    return redis.eval(script.source, keys.length, ...keys, ...args);
+  }
+}
+
+/** Milliseconds a Redis TTL should run: `deadline - now` plus the grace, never below 1 (0 would delete at once). */
+export function ttlMs(deadline: number, now: number, graceMs: number): number {
+  return Math.max(1, Math.ceil(Math.max(0, deadline - now) + graceMs));
+}
+
+/** The same rule in Lua, for deadlines only a script can see; and the earlier of two stored times. */
+export const LUA_TIME = `
+local function ttl(deadline, now, grace)
+  local ms = math.max(0, tonumber(deadline) - tonumber(now)) + tonumber(grace)
+  return string.format('%.0f', math.max(1, math.ceil(ms)))
+end
+local function earlier(a, b)
+  if tonumber(a) <= tonumber(b) then return a end
+  return b
+end
+`;
+
+/**
+ * Removes one session with its refresh family and the family's hash list, and drops it from the
+ * user's set. Returns `{status, sessionId, {secretHash?}, {familyId?}, tokenHashes}`, status
+ * `deleted` or `gone` (the session had already expired, but an orphaned family may still have been
+ * removed), so the caller can delete the index keys in other slots. Optional values travel as
+ * 0- or 1-element arrays: a Lua nil would end the reply table.
+ */
+export const LUA_REMOVE = `
+local function remove(session, family, familyHashes, userSessions, id)
+  local existed = redis.call('EXISTS', session) == 1
+  local secret = redis.call('HGET', session, 'sh')
+  local familyId = redis.call('HGET', family, 'id')
+  local tokenHashes = redis.call('ZRANGE', familyHashes, 0, -1)
+  redis.call('DEL', session, family, familyHashes)
+  redis.call('ZREM', userSessions, id)
+  return {existed and 'deleted' or 'gone', id, secret and {secret} or {}, familyId and {familyId} or {}, tokenHashes}
+end
+`;
