@@ -5,6 +5,9 @@ import { authenticateRequest, type AuthOutcome, type RequestFacts } from './http
 import { createRefreshCookie } from './http/refresh-cookie.js';
 import { resolveTokenOptions } from './tokens/options.js';
 import { TokenService } from './tokens/token-service.js';
+import { CLOCK_TOLERANCE_SECONDS } from './tokens/access-tokens.js';
+import { observeRevocations } from './revocation/observe-store.js';
+import { RevocationList } from './revocation/revocation-list.js';
 import { createHandler, type RequestContext } from './http/handler.js';
 import { createSessionCookie, type AuthCookie } from './http/session-cookie.js';
 import type { UserRecord } from './store/types.js';
@@ -45,13 +48,30 @@ export interface Auth {
  * const response = await auth.handle(new Request('https://app.example.com/auth/me', { headers }));
  */
 export function createAuth(options: AuthOptions): Auth {
-  const resolved = resolveOptions(options);
+  const base = resolveOptions(options);
+  const tokenOptions = options.tokens ? resolveTokenOptions(options.tokens, base.origin) : null;
+  const revocations =
+    tokenOptions && options.revocation
+      ? new RevocationList({
+          feed: options.revocation.feed,
+          clock: base.clock,
+          logger: base.logger,
+          ...(options.revocation.whileDisconnected ? { whileDisconnected: options.revocation.whileDisconnected } : {}),
+        })
+      : null;
+  const revocationTtlMs = tokenOptions ? (tokenOptions.accessTokenTtlSeconds + CLOCK_TOLERANCE_SECONDS) * 1000 : 0;
+  const resolved: ResolvedOptions = revocations
+    ? {
+        ...base,
+        store: observeRevocations(base.store, (sessionIds) =>
+          revocations.publish({ sessionIds, users: [], expiresAt: base.clock.now() + revocationTtlMs }),
+        ),
+      }
+    : base;
   const accounts = new AccountManager(resolved);
   const sessions = new SessionManager(resolved);
   const sessionCookie = createSessionCookie(resolved);
-  const tokens = options.tokens
-    ? new TokenService(resolved, resolveTokenOptions(options.tokens, resolved.origin))
-    : null;
+  const tokens = tokenOptions ? new TokenService(resolved, tokenOptions, revocations) : null;
   const deps = {
     options: resolved,
     accounts,
@@ -89,12 +109,23 @@ export function createAuth(options: AuthOptions): Auth {
     owns: handler.owns,
     authenticate: (request, settings = {}) => authenticateRequest(request, deps, { strict: settings.strict ?? false }),
     createUser: (input) => accounts.register(input),
-    setRole: (userId, role) => accounts.setRole(userId, role),
+    async setRole(userId, role) {
+      const changed = await accounts.setRole(userId, role);
+      if (changed && revocations) {
+        // Whole seconds: a token's iat has no finer grain, and one minted right after must pass.
+        const notBefore = Math.floor(resolved.clock.now() / 1000) * 1000;
+        await revocations.publish({
+          sessionIds: [],
+          users: [{ userId, notBefore }],
+          expiresAt: resolved.clock.now() + revocationTtlMs,
+        });
+      }
+      return changed;
+    },
     purgeExpired,
-    close() {
+    async close() {
       if (timer) clearInterval(timer);
-      tokens?.close();
-      return Promise.resolve();
+      await tokens?.close();
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { Store } from '../store/types.js';
 import type { TokenOptions } from '../tokens/options.js';
+import type { RevocationFeed } from '../revocation/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { silentLogger, type AuthLogger } from './logger.js';
 import { createArgon2idHasher, type PasswordHasher } from './password-hasher.js';
@@ -42,6 +43,12 @@ export interface AuthOptions {
   purgeInterval?: number;
   /** JWT access tokens and refresh tokens (`token` and `native` login modes). Off unless given. */
   tokens?: TokenOptions;
+  /**
+   * Instant revocation of access tokens on strict routes across instances, with no store lookup
+   * per request: an in-memory list kept current by a feed (Redis pub/sub or Postgres NOTIFY).
+   * Without it, strict routes look the session up in the store.
+   */
+  revocation?: { feed: RevocationFeed; whileDisconnected?: 'fail-closed' | 'allow' };
 }
 
 export interface ResolvedOptions {

@@ -93,10 +93,12 @@ export class KeyRing {
     await this.reload();
     if (!this.#candidates().length) {
       const record = await generateRecord(this.#options.algorithm, this.#options.sealKey, this.#options.clock.now());
-      const { store, clock, retireGraceMs, logger } = this.#options;
+      const { store, clock, retireGraceMs, publishDelayMs, logger } = this.#options;
       await store.create(record);
-      // A changed algorithm leaves keys of the old one signing nothing: let them age out.
-      await store.retireAllExcept(record.kid, clock.now(), clock.now() + retireGraceMs);
+      // A changed algorithm leaves keys of the old one signing nothing: let them age out. (Keys
+      // that instances starting at the same moment created hand over like a rotation.)
+      const retiredAt = clock.now() + publishDelayMs;
+      await store.retireAllExcept(record.kid, retiredAt, retiredAt + retireGraceMs);
       logger.info({ event: 'keys.created', kid: record.kid, alg: record.alg }, 'signing key created');
       await this.reload();
     }
@@ -161,7 +163,10 @@ export class KeyRing {
     // None published long enough (the first minute after first start): the longest-published one.
     const key =
       candidates.find((k) => k.record.createdAt + this.#options.publishDelayMs <= now) ??
-      candidates[candidates.length - 1];
+      candidates[candidates.length - 1] ??
+      // Every key retired (another instance rotated and this one has not reloaded yet): keep signing
+      // with the newest rather than stop; it still verifies until its expiry.
+      [...this.#keys.values()].filter((k) => k.alg === this.#options.algorithm).sort(newestFirst)[0];
     if (!key) throw new Error('coatcheck: the key ring has no signing key (init() was not awaited)');
     return key;
   }

@@ -46,6 +46,11 @@ function seconds(value: number | undefined, fallback: number, name: string, min 
 }
 
 export function resolveTokenOptions(options: TokenOptions, origin: string): ResolvedTokenOptions {
+  if (options.secret === undefined || options.secret === '') {
+    throw new TypeError(
+      'coatcheck: tokens.secret is missing (at least 32 bytes, e.g. openssl rand -hex 32); omit `tokens` for cookie sessions only',
+    );
+  }
   if (typeof options.secret !== 'string' || Buffer.byteLength(options.secret) < MIN_SECRET_BYTES) {
     throw new TypeError(`coatcheck: tokens.secret must be at least ${MIN_SECRET_BYTES} bytes`);
   }

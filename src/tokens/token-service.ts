@@ -6,9 +6,12 @@ import { KeyRing } from './key-ring.js';
 import type { ResolvedTokenOptions } from './options.js';
 import { RefreshTokens } from './refresh-tokens.js';
 import { deriveKey } from './seal.js';
+import { StoreUnavailableError } from '../core/errors.js';
+import type { RevocationList } from '../revocation/revocation-list.js';
 
 // Other instances' new keys are picked up within this interval; retired keys stay valid past it.
-const KEY_RELOAD_MS = 60_000;
+// A third of the publish delay: every instance serves a rotated-in key well before it signs.
+const KEY_RELOAD_MS = 20_000;
 // Longer than the JWKS refetch cooldown of verifiers (30 s in coatcheck/verify and jose's default).
 export const KEY_PUBLISH_DELAY_MS = 60_000;
 
@@ -22,8 +25,11 @@ export class TokenService {
   #ready: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(core: ResolvedOptions, options: ResolvedTokenOptions) {
+  readonly #revocations: RevocationList | null;
+
+  constructor(core: ResolvedOptions, options: ResolvedTokenOptions, revocations: RevocationList | null = null) {
     this.#core = core;
+    this.#revocations = revocations;
     this.options = options;
     this.ring = new KeyRing({
       store: core.store.signingKeys,
@@ -50,9 +56,17 @@ export class TokenService {
     });
   }
 
-  /** Loads (or creates) the signing keys once; later calls share the same promise. A failure is retried next call. */
+  /** How long a revocation must be remembered: as long as an access token issued before it can live. */
+  get revocationTtlMs(): number {
+    return (this.options.accessTokenTtlSeconds + CLOCK_TOLERANCE_SECONDS) * 1000;
+  }
+
+  /**
+   * Loads (or creates) the signing keys and starts the revocation list once; later calls share
+   * the same promise. A failure is retried on the next call.
+   */
   ready(): Promise<void> {
-    this.#ready ??= this.ring.init().then(
+    this.#ready ??= Promise.all([this.ring.init(), this.#revocations?.start()]).then(
       () => {
         this.#timer ??= setInterval(() => {
           this.ring
@@ -69,8 +83,9 @@ export class TokenService {
     return this.#ready;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
+    await this.#revocations?.close();
   }
 
   /**
@@ -92,6 +107,13 @@ export class TokenService {
           expiresAt: claims.exp * 1000,
         };
         if (!strict) return identity;
+        if (this.#revocations) {
+          // No store round trip: the in-memory list, kept current by the feed, decides.
+          const status = this.#revocations.check(claims.sid, claims.sub, claims.iat * 1000);
+          if (status === 'unknown')
+            throw new StoreUnavailableError('Revocation state is unknown while the feed is down');
+          return status === 'valid' ? identity : null;
+        }
         const { store, clock } = this.#core;
         const session = await store.sessions.findById(claims.sid);
         if (!session || session.userId !== claims.sub || sessionExpiresAt(session) <= clock.now()) return null;

@@ -1,0 +1,127 @@
+import pg from 'pg';
+import { StoreUnavailableError } from '../core/errors.js';
+import type { RevocationEvent, RevocationFeed, RevocationFeedHandlers } from './types.js';
+
+const CHANNEL = 'coatcheck_revocations';
+// NOTIFY payloads are limited to 8000 bytes: large events are split.
+const MAX_IDS_PER_NOTIFY = 150;
+
+function parse(payload: string | undefined): RevocationEvent | null {
+  if (!payload) return null;
+  try {
+    const value = JSON.parse(payload) as RevocationEvent;
+    return Array.isArray(value.sessionIds) && Array.isArray(value.users) && typeof value.expiresAt === 'number'
+      ? value
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+function chunks(event: RevocationEvent): RevocationEvent[] {
+  if (event.sessionIds.length <= MAX_IDS_PER_NOTIFY) return [event];
+  const parts: RevocationEvent[] = [];
+  for (let i = 0; i < event.sessionIds.length; i += MAX_IDS_PER_NOTIFY) {
+    parts.push({
+      ...event,
+      sessionIds: event.sessionIds.slice(i, i + MAX_IDS_PER_NOTIFY),
+      users: i === 0 ? event.users : [],
+    });
+  }
+  return parts;
+}
+
+/**
+ * Postgres LISTEN/NOTIFY for revocations, for the Postgres-only setup. Events are kept in a table
+ * (written in the same transaction as the NOTIFY) so instances catch up after a start or reconnect.
+ */
+export function createPostgresRevocationFeed(options: {
+  pool: pg.Pool;
+  connectionString: string;
+  /** The schema of coatcheck's tables (validated by the store). */
+  schema: string;
+}): RevocationFeed {
+  const table = `"${options.schema}".revocation_events`;
+  let listener: pg.Client | undefined;
+  let closed = false;
+  let reconnectTimer: NodeJS.Timeout | undefined;
+
+  const unavailable = (error: unknown): never => {
+    throw new StoreUnavailableError('The revocation feed is unavailable', { cause: error });
+  };
+
+  async function listen(handlers: RevocationFeedHandlers, attempt: number): Promise<void> {
+    const client = new pg.Client({ connectionString: options.connectionString, connectionTimeoutMillis: 2000 });
+    client.on('error', () => undefined);
+    client.on('notification', (message) => {
+      if (message.channel !== CHANNEL) return;
+      const event = parse(message.payload);
+      if (event) handlers.onEvent(event);
+    });
+    client.on('end', () => {
+      if (listener !== client) return;
+      listener = undefined;
+      handlers.onDisconnected();
+      if (!closed) reconnectTimer = setTimeout(() => void reconnect(handlers, 1), 200);
+    });
+    await client.connect();
+    await client.query(`LISTEN ${CHANNEL}`);
+    listener = client;
+    if (attempt > 0) handlers.onConnected();
+  }
+
+  async function reconnect(handlers: RevocationFeedHandlers, attempt: number): Promise<void> {
+    if (closed) return;
+    try {
+      await listen(handlers, attempt);
+    } catch {
+      reconnectTimer = setTimeout(() => void reconnect(handlers, attempt + 1), Math.min(100 * 2 ** attempt, 2000));
+    }
+  }
+
+  return {
+    async publish(event) {
+      let client: pg.PoolClient | undefined;
+      try {
+        client = await options.pool.connect();
+        await client.query('BEGIN');
+        await client.query(`INSERT INTO ${table} (event, expires_at) VALUES ($1, $2)`, [
+          JSON.stringify(event),
+          event.expiresAt,
+        ]);
+        for (const part of chunks(event))
+          await client.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify(part)]);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client?.query('ROLLBACK').catch(() => undefined);
+        unavailable(error);
+      } finally {
+        client?.release();
+      }
+    },
+    async loadActive(now) {
+      try {
+        await options.pool.query(`DELETE FROM ${table} WHERE expires_at < $1`, [now - 60_000]);
+        const { rows } = await options.pool.query<{ event: string }>(
+          `SELECT event FROM ${table} WHERE expires_at >= $1`,
+          [now],
+        );
+        return rows.map((row) => parse(row.event)).filter((event): event is RevocationEvent => event !== null);
+      } catch (error) {
+        return unavailable(error);
+      }
+    },
+    async subscribe(handlers) {
+      try {
+        await listen(handlers, 0);
+      } catch (error) {
+        unavailable(error);
+      }
+    },
+    async close() {
+      closed = true;
+      if (reconnectTimer) clearTimeout(reconnectTimer);
+      await listener?.end().catch(() => undefined);
+    },
+  };
+}

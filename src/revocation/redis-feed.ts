@@ -1,0 +1,96 @@
+import { Redis } from 'ioredis';
+import { StoreUnavailableError } from '../core/errors.js';
+import type { RevocationEvent, RevocationFeed, RevocationFeedHandlers } from './types.js';
+
+const CHANNEL = 'coatcheck:revocations';
+const EVENTS = 'coatcheck:revocation-events';
+
+function parse(message: string): RevocationEvent | null {
+  try {
+    const value = JSON.parse(message) as RevocationEvent;
+    return Array.isArray(value.sessionIds) && Array.isArray(value.users) && typeof value.expiresAt === 'number'
+      ? value
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Redis pub/sub for revocations. Events are also kept in a sorted set scored by expiry, so a
+ * starting or reconnecting instance catches up with what it missed.
+ */
+export function createRedisRevocationFeed(options: { url: string; keyPrefix?: string }): RevocationFeed {
+  const prefix = options.keyPrefix ?? '';
+  const common = {
+    connectTimeout: 2000,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    retryStrategy: (times: number) => Math.min(50 * 2 ** times, 2000),
+  };
+  const commands = new Redis(options.url, { ...common, lazyConnect: true });
+  // A subscriber connection must queue its SUBSCRIBE until connected, and re-subscribes by itself.
+  const subscriber = new Redis(options.url, {
+    ...common,
+    enableOfflineQueue: true,
+    maxRetriesPerRequest: null,
+    lazyConnect: true,
+  });
+  commands.on('error', () => undefined);
+  subscriber.on('error', () => undefined);
+
+  const unavailable = (error: unknown): never => {
+    throw new StoreUnavailableError('The revocation feed is unavailable', { cause: error });
+  };
+
+  return {
+    async publish(event) {
+      const message = JSON.stringify(event);
+      try {
+        if (commands.status === 'wait') await commands.connect();
+        await commands
+          .multi()
+          .zadd(`${prefix}${EVENTS}`, event.expiresAt, message)
+          .zremrangebyscore(`${prefix}${EVENTS}`, '-inf', Date.now() - 60_000)
+          .publish(`${prefix}${CHANNEL}`, message)
+          .exec();
+      } catch (error) {
+        unavailable(error);
+      }
+    },
+    async loadActive(now) {
+      try {
+        if (commands.status === 'wait') await commands.connect();
+        const messages = await commands.zrangebyscore(`${prefix}${EVENTS}`, now, '+inf');
+        return messages.map(parse).filter((event): event is RevocationEvent => event !== null);
+      } catch (error) {
+        return unavailable(error);
+      }
+    },
+    async subscribe(handlers: RevocationFeedHandlers) {
+      subscriber.on('message', (channel: string, message: string) => {
+        if (channel !== `${prefix}${CHANNEL}`) return;
+        const event = parse(message);
+        if (event) handlers.onEvent(event);
+      });
+      let subscribed = false;
+      subscriber.on('ready', () => {
+        // ioredis re-subscribes on reconnect; 'ready' after that is the moment to catch up.
+        if (subscribed) handlers.onConnected();
+      });
+      subscriber.on('close', () => handlers.onDisconnected());
+      try {
+        await subscriber.connect();
+        await subscriber.subscribe(`${prefix}${CHANNEL}`);
+        subscribed = true;
+      } catch (error) {
+        unavailable(error);
+      }
+    },
+    async close() {
+      subscriber.disconnect();
+      commands.disconnect();
+      return Promise.resolve();
+    },
+  };
+}

@@ -1,0 +1,110 @@
+import type { Clock } from '../core/clock.js';
+import type { AuthLogger } from '../core/logger.js';
+import type { RevocationEvent, RevocationFeed } from './types.js';
+
+export type RevocationStatus = 'valid' | 'revoked' | 'unknown';
+
+export interface RevocationListOptions {
+  feed: RevocationFeed;
+  clock: Clock;
+  logger: AuthLogger;
+  /**
+   * While the subscription is down, revocations may be missed. `fail-closed` (default) answers
+   * `unknown` for every token, which strict routes turn into 503; `allow` trusts the list as it was.
+   */
+  whileDisconnected?: 'fail-closed' | 'allow';
+}
+
+/**
+ * The in-memory set of revoked sessions that lets strict routes refuse a revoked access token with
+ * no network round trip: filled from the store at start, kept current by the feed, resynchronised
+ * after every reconnect, each entry kept only as long as a token it affects can live.
+ */
+export class RevocationList {
+  readonly #options: RevocationListOptions;
+  readonly #sessions = new Map<string, number>();
+  readonly #users = new Map<string, { notBefore: number; expiresAt: number }>();
+  #live = false;
+  #subscribed = false;
+  #pruneTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: RevocationListOptions) {
+    this.#options = options;
+  }
+
+  async start(): Promise<void> {
+    if (!this.#subscribed) {
+      await this.#subscribe();
+      this.#subscribed = true;
+    }
+    await this.#resync();
+    this.#pruneTimer ??= setInterval(() => this.#prune(), 30_000);
+    this.#pruneTimer.unref();
+  }
+
+  async #subscribe(): Promise<void> {
+    await this.#options.feed.subscribe({
+      onEvent: (event) => this.#apply(event),
+      onConnected: () => {
+        this.#resync().catch(() => {
+          this.#options.logger.warn({ event: 'revocations.resync_failed' }, 'revocation resync failed; staying closed');
+        });
+      },
+      onDisconnected: () => {
+        if (this.#live)
+          this.#options.logger.warn({ event: 'revocations.disconnected' }, 'revocation feed disconnected');
+        this.#live = false;
+      },
+    });
+  }
+
+  async #resync(): Promise<void> {
+    const events = await this.#options.feed.loadActive(this.#options.clock.now());
+    for (const event of events) this.#apply(event);
+    this.#live = true;
+    this.#options.logger.info(
+      { event: 'revocations.synced', count: this.#sessions.size },
+      'revocation list synchronised',
+    );
+  }
+
+  #apply(event: RevocationEvent): void {
+    for (const id of event.sessionIds) {
+      this.#sessions.set(id, Math.max(this.#sessions.get(id) ?? 0, event.expiresAt));
+    }
+    for (const { userId, notBefore } of event.users) {
+      const known = this.#users.get(userId);
+      if (!known || known.notBefore < notBefore) this.#users.set(userId, { notBefore, expiresAt: event.expiresAt });
+    }
+  }
+
+  #prune(): void {
+    const now = this.#options.clock.now();
+    for (const [id, expiresAt] of this.#sessions) if (expiresAt <= now) this.#sessions.delete(id);
+    for (const [id, entry] of this.#users) if (entry.expiresAt <= now) this.#users.delete(id);
+  }
+
+  /** Whether an access token for `sessionId` and `userId`, issued at `issuedAt` (Unix ms), may pass. */
+  check(sessionId: string, userId: string, issuedAt: number): RevocationStatus {
+    if (!this.#live && this.#options.whileDisconnected !== 'allow') return 'unknown';
+    if (this.#sessions.has(sessionId)) return 'revoked';
+    const user = this.#users.get(userId);
+    if (user && issuedAt < user.notBefore) return 'revoked';
+    return 'valid';
+  }
+
+  /** Records locally at once (this instance never waits for its own broadcast), then publishes. */
+  async publish(event: RevocationEvent): Promise<void> {
+    this.#apply(event);
+    await this.#options.feed.publish(event);
+  }
+
+  get live(): boolean {
+    return this.#live;
+  }
+
+  async close(): Promise<void> {
+    if (this.#pruneTimer) clearInterval(this.#pruneTimer);
+    await this.#options.feed.close();
+  }
+}
