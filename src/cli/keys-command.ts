@@ -1,17 +1,18 @@
 import { parseArgs } from 'node:util';
 import { createAuth } from '../create-auth.js';
 import type { ServerConfig } from '../server/config.js';
-import { openDataStore, tokenOptions } from '../server/serve.js';
+import { openSqlStore } from '../server/open-stores.js';
+import { tokenOptions } from '../server/serve.js';
 import { KEY_PUBLISH_DELAY_MS } from '../tokens/token-service.js';
 
-const iso = (ms: number | null): string => (ms === null ? '-' : new Date(ms).toISOString());
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 /** `coatcheck keys list|rotate`, on the same data directory and secret as `serve`. */
 export async function runKeys(config: ServerConfig, args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } }, strict: true });
   if (sub !== 'list' && sub !== 'rotate') throw new TypeError('keys needs one of: list, rotate');
-  const store = openDataStore(config.dataDir);
+  const { sql: store } = await openSqlStore(config);
   const auth = createAuth({
     store,
     origin: config.origin,
@@ -41,7 +42,9 @@ export async function runKeys(config: ServerConfig, args: string[]): Promise<num
     if (values.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     else
       for (const r of rows)
-        process.stdout.write(`${r.kid}\t${r.alg}\t${r.status}\tcreated ${r.createdAt}\texpires ${r.expiresAt}\n`);
+        process.stdout.write(
+          `${r.kid}\t${r.alg}\t${r.status}\tcreated ${r.createdAt}\texpires ${r.expiresAt ?? '-'}\n`,
+        );
     return 0;
   } finally {
     await auth.close();

@@ -5,6 +5,7 @@ import { runServe } from './serve-command.js';
 import { runUsers } from './users-command.js';
 import { runKeys } from './keys-command.js';
 import { runDecode } from './decode-command.js';
+import { runMigrate } from './migrate-command.js';
 
 const HELP = `coatcheck: sessions, tokens and everything after the password check
 
@@ -19,6 +20,8 @@ Usage:
   coatcheck keys list [--json]            the signing keys and their state
   coatcheck keys rotate                   start signing with a new key; older keys keep
                                           verifying until their tokens have expired
+  coatcheck migrate                       bring the database (DATABASE_URL, or the SQLite file)
+                                          to this version's schema
   coatcheck decode <jwt> [--jwks URL]     show a token's header, payload, expiry and warnings;
                                           verifies it only when --jwks is given
   coatcheck help                          this text
@@ -42,6 +45,9 @@ export async function main(argv: string[]): Promise<number> {
       return runUsers(config, rest);
     case 'keys':
       return runKeys(config, rest);
+    case 'migrate':
+      parseArgs({ args: rest, options: {}, strict: true });
+      return runMigrate(config);
     default:
       process.stderr.write(`coatcheck: unknown command "${command}"\n\n${HELP}\n`);
       return 2;
@@ -58,7 +64,8 @@ main(process.argv.slice(2)).then(
       error instanceof ConfigError ||
       error instanceof TypeError ||
       (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
-    process.stderr.write(`coatcheck: ${error instanceof Error ? error.message : String(error)}\n`);
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`${message.startsWith('coatcheck') ? message : `coatcheck: ${message}`}\n`);
     if (!known && error instanceof Error && process.env.DEBUG) process.stderr.write(`${error.stack}\n`);
     process.exitCode = 1;
   },

@@ -3,7 +3,7 @@ import { createAuth } from '../create-auth.js';
 import { AuthError } from '../core/errors.js';
 import { normalizeEmail } from '../core/email.js';
 import type { ServerConfig } from '../server/config.js';
-import { openDataStore } from '../server/serve.js';
+import { openSqlStore } from '../server/open-stores.js';
 import { readPassword } from './read-password.js';
 
 const ROLE = /^[a-z][a-z0-9_-]{0,31}$/;
@@ -21,7 +21,7 @@ export async function runUsers(config: ServerConfig, args: string[]): Promise<nu
     },
     strict: true,
   });
-  const store = openDataStore(config.dataDir);
+  const { sql: store } = await openSqlStore(config);
   const auth = createAuth({
     store,
     origin: config.origin,
@@ -35,6 +35,7 @@ export async function runUsers(config: ServerConfig, args: string[]): Promise<nu
         if (values.role !== undefined && !ROLE.test(values.role))
           throw new TypeError('a role is 1-32 of a-z, 0-9, _ and -');
         const password = await readPassword(`Password for ${values.email}: `);
+        if (password === '') throw new TypeError('no password given (on stdin, or at the prompt)');
         try {
           const user = await auth.createUser({
             email: values.email,

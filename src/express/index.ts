@@ -6,6 +6,8 @@ import { MAX_BODY_BYTES } from '../http/body.js';
 import { problem, securityHeaders } from '../http/respond.js';
 import { headerOf, normalizeAddress, sendWebResponse, toWebRequest } from './web-bridge.js';
 
+const HANDLED_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
 declare module 'express-serve-static-core' {
   interface Request {
     /** Set by `requireAuth`: who this request is. */
@@ -21,9 +23,17 @@ declare module 'express-serve-static-core' {
  * app.use(authRouter(auth));
  */
 export function authRouter(auth: Auth): RequestHandler {
+  const headers = securityHeaders(auth.options);
   return async (req: ExpressRequest, res: ExpressResponse, next: NextFunction): Promise<void> => {
     if (!auth.owns(req.path)) {
       next();
+      return;
+    }
+    // Methods a Web Request cannot carry (TRACE, CONNECT, ...) are none of ours: a plain 405.
+    if (!HANDLED_METHODS.has(req.method)) {
+      const response = problem('method_not_allowed');
+      for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
+      await sendWebResponse(res, response, { closeConnection: true });
       return;
     }
     try {
@@ -31,7 +41,15 @@ export function authRouter(auth: Auth): RequestHandler {
       const response = await auth.handle(request, { clientAddress: normalizeAddress(req.ip) });
       await sendWebResponse(res, response, { closeConnection: bodyLeftUnread });
     } catch (error) {
-      next(error);
+      // A client that went away mid-body is not a server error: there is nobody left to answer.
+      if (req.destroyed || req.readableAborted || res.destroyed) return;
+      auth.options.logger.error(
+        { event: 'internal_error', error: error instanceof Error ? error.name : typeof error },
+        'unexpected error in auth router',
+      );
+      const response = problem('internal_error');
+      for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
+      await sendWebResponse(res, response, { closeConnection: true });
     }
   };
 }

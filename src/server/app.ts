@@ -3,12 +3,18 @@ import { fileURLToPath } from 'node:url';
 import type { Auth } from '../create-auth.js';
 import { toPublicUser } from '../core/user.js';
 import { authRouter, requireAuth } from '../express/index.js';
+import { parseCookieHeader } from '../http/cookies.js';
 import { problemBody, statusOf } from '../http/problem.js';
+import { createRefreshCookie } from '../http/refresh-cookie.js';
+import type { AuthCookie } from '../http/session-cookie.js';
 import type { ErrorCode } from '../core/errors.js';
 import type { AuthLogger } from '../core/logger.js';
-import type { createNotes } from './notes.js';
+import type { NoteStore } from './notes.js';
 
 const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
+// The browser client as `tsc` builds it (`npm run build`), served to the demo page at /client/.
+// Both src/server/ and dist/server/ are two levels below the package root.
+const CLIENT_DIR = fileURLToPath(new URL('../../dist/client/', import.meta.url));
 
 // Pages of our own: no inline script or style, nothing framed, nothing from elsewhere.
 const PAGE_CSP = [
@@ -22,6 +28,18 @@ const PAGE_CSP = [
   "object-src 'none'",
   "frame-ancestors 'none'",
 ].join('; ');
+
+/** For the demo's cookie panel: a cookie's name and attributes, never its value. */
+function describeCookie(cookie: AuthCookie, purpose: string, sent: boolean): Record<string, unknown> {
+  // The attributes are those of the cookie as set; only Max-Age differs (the clearing string has 0).
+  const attributes = cookie
+    .clear()
+    .split(';')
+    .slice(1)
+    .map((part) => part.trim())
+    .filter((part) => !part.startsWith('Max-Age='));
+  return { name: cookie.name, purpose, attributes, sent };
+}
 
 function sendProblem(res: express.Response, code: ErrorCode, detail?: string): void {
   res
@@ -64,7 +82,7 @@ const requestLog =
 /** The app behind `coatcheck serve`: the auth routes, the demo API of API.md and a landing page. */
 export function createApp(options: {
   auth: Auth;
-  notes: ReturnType<typeof createNotes>;
+  notes: NoteStore;
   logger: AuthLogger;
   trustProxy?: string | undefined;
 }): Express {
@@ -84,10 +102,10 @@ export function createApp(options: {
   };
 
   // Stateless on purpose (API.md): after logout an old access token still reads notes until it expires.
-  app.get('/api/notes', requireAuth(auth), (req, res) => {
-    res.json({ notes: notes.list(req.auth!.userId) });
+  app.get('/api/notes', requireAuth(auth), async (req, res) => {
+    res.json({ notes: await notes.list(req.auth!.userId) });
   });
-  app.post('/api/notes', requireAuth(auth), requireJson, json, (req, res) => {
+  app.post('/api/notes', requireAuth(auth), requireJson, json, async (req, res) => {
     const body: unknown = req.body;
     const text = typeof body === 'object' && body !== null && 'text' in body ? body.text : undefined;
     const keys = typeof body === 'object' && body !== null ? Object.keys(body) : [];
@@ -102,7 +120,7 @@ export function createApp(options: {
         );
       return;
     }
-    res.status(201).json({ note: notes.add(req.auth!.userId, text, auth.options.clock.now()) });
+    res.status(201).json({ note: await notes.add(req.auth!.userId, text, auth.options.clock.now()) });
   });
 
   app.get('/api/admin/users', requireAuth(auth, { roles: ['admin'], strict: true }), async (_req, res) => {
@@ -110,12 +128,26 @@ export function createApp(options: {
     res.json({ users: users.map(toPublicUser) });
   });
 
+  // Demo: which auth cookies exist and with which flags, and whether this request carried them.
+  // The refresh cookie's Path is the auth base path, so a request to /api/* never carries it.
+  const refreshCookie = auth.tokens ? createRefreshCookie(auth.options) : null;
+  app.get('/api/demo/cookies', (req, res) => {
+    const carried = parseCookieHeader(req.headers.cookie);
+    const cookies = [describeCookie(auth.sessionCookie, 'session', carried.has(auth.sessionCookie.name))];
+    if (refreshCookie) cookies.push(describeCookie(refreshCookie, 'refresh', carried.has(refreshCookie.name)));
+    res.setHeader('Cache-Control', 'no-store');
+    res.json({ cookies });
+  });
+
   app.use(express.static(PUBLIC_DIR, { index: 'index.html', dotfiles: 'ignore', redirect: false }));
+  app.use('/client', express.static(CLIENT_DIR, { index: false, dotfiles: 'ignore', redirect: false }));
 
   app.use((_req, res) => sendProblem(res, 'not_found'));
 
-  const onError: ErrorRequestHandler = (error: unknown, _req, res, _next) => {
+  const onError: ErrorRequestHandler = (error: unknown, req, res, _next) => {
     const type = (error as { type?: unknown } | null)?.type;
+    // A client that went away mid-request is not a server error, and there is nobody to answer.
+    if (type === 'request.aborted' || req.destroyed || res.destroyed) return;
     if (type === 'entity.too.large') return sendProblem(res, 'payload_too_large');
     if (type === 'entity.parse.failed' || type === 'encoding.unsupported' || type === 'charset.unsupported') {
       return sendProblem(res, 'invalid_json');

@@ -14,6 +14,16 @@ export interface ServerConfig {
   allowInsecureHttp: boolean;
   logLevel: string;
   production: boolean;
+  /** Postgres for users, keys (and sessions unless Redis is given). */
+  databaseUrl: string | undefined;
+  /** Redis for sessions, refresh families and the revocation feed. */
+  redisUrl: string | undefined;
+  /** The Postgres schema of coatcheck's tables. */
+  databaseSchema: string;
+  /** Run Postgres migrations at start (otherwise `coatcheck migrate` does). */
+  migrateOnStart: boolean;
+  /** What strict routes do while the revocation feed is disconnected. */
+  revocationWhileDisconnected: 'fail-closed' | 'allow';
   tokens: {
     secret: string | undefined;
     algorithm: JwtAlgorithm;
@@ -54,6 +64,20 @@ function algorithm(env: NodeJS.ProcessEnv): JwtAlgorithm {
   return value as JwtAlgorithm;
 }
 
+function whileDisconnected(env: NodeJS.ProcessEnv): 'fail-closed' | 'allow' {
+  const value = env.COATCHECK_REVOCATION_WHILE_DISCONNECTED || 'fail-closed';
+  if (value !== 'fail-closed' && value !== 'allow') {
+    throw new ConfigError('COATCHECK_REVOCATION_WHILE_DISCONNECTED must be fail-closed or allow');
+  }
+  return value;
+}
+
+function defaultOrigin(port: number): string {
+  // Cookies, CSRF and the token issuer are all bound to the origin, which must be known before listening.
+  if (port === 0) throw new ConfigError('PORT=0 (any free port) needs COATCHECK_ORIGIN, the URL users will open');
+  return `http://localhost:${port}`;
+}
+
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -64,7 +88,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     port,
     host: env.HOST || undefined,
     dataDir: resolve(env.COATCHECK_DATA_DIR || './data'),
-    origin: env.COATCHECK_ORIGIN || `http://localhost:${port}`,
+    origin: env.COATCHECK_ORIGIN || defaultOrigin(port),
     allowedOrigins: (env.COATCHECK_ALLOWED_ORIGINS ?? '')
       .split(',')
       .map((s) => s.trim())
@@ -75,6 +99,11 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     allowInsecureHttp: flag(env, 'COATCHECK_ALLOW_INSECURE_HTTP'),
     logLevel,
     production: env.NODE_ENV === 'production',
+    databaseUrl: env.DATABASE_URL || undefined,
+    redisUrl: env.REDIS_URL || undefined,
+    databaseSchema: env.COATCHECK_DATABASE_SCHEMA || 'public',
+    migrateOnStart: flag(env, 'COATCHECK_MIGRATE_ON_START'),
+    revocationWhileDisconnected: whileDisconnected(env),
     tokens: {
       secret: env.COATCHECK_SECRET || undefined,
       algorithm: algorithm(env),

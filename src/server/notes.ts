@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
 
 export interface Note {
   id: string;
@@ -7,11 +8,19 @@ export interface Note {
   createdAt: string;
 }
 
-/** The demo app's own data: a user's notes, in the same SQLite file as the auth store. */
-export function createNotes(db: BetterSqlite3.Database): {
-  list(userId: string): Note[];
-  add(userId: string, text: string, now: number): Note;
-} {
+/** The demo app's own data: a user's notes, kept beside the auth store. */
+export interface NoteStore {
+  list(userId: string): Promise<Note[]>;
+  add(userId: string, text: string, now: number): Promise<Note>;
+}
+
+const toNote = (row: { id: string; text: string; created_at: number | string }): Note => ({
+  id: row.id,
+  text: row.text,
+  createdAt: new Date(Number(row.created_at)).toISOString(),
+});
+
+export function createSqliteNotes(db: BetterSqlite3.Database): NoteStore {
   db.exec(`CREATE TABLE IF NOT EXISTS demo_notes (
     id TEXT PRIMARY KEY,
     user_id TEXT NOT NULL,
@@ -24,13 +33,41 @@ export function createNotes(db: BetterSqlite3.Database): {
   );
   const insert = db.prepare('INSERT INTO demo_notes (id, user_id, text, created_at) VALUES (?, ?, ?, ?)');
   return {
-    list: (userId) =>
-      select
-        .all(userId)
-        .map((row) => ({ id: row.id, text: row.text, createdAt: new Date(row.created_at).toISOString() })),
+    list: (userId) => Promise.resolve(select.all(userId).map(toNote)),
     add(userId, text, now) {
       const id = `note_${randomUUID()}`;
       insert.run(id, userId, text, now);
+      return Promise.resolve({ id, text, createdAt: new Date(now).toISOString() });
+    },
+  };
+}
+
+export async function createPostgresNotes(pool: pg.Pool, schema: string): Promise<NoteStore> {
+  // `schema` was validated by the Postgres store.
+  const table = `"${schema}".demo_notes`;
+  await pool.query(`CREATE TABLE IF NOT EXISTS ${table} (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    text TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+  )`);
+  await pool.query(`CREATE INDEX IF NOT EXISTS demo_notes_user ON ${table} (user_id, created_at)`);
+  return {
+    async list(userId) {
+      const { rows } = await pool.query<{ id: string; text: string; created_at: string }>(
+        `SELECT id, text, created_at FROM ${table} WHERE user_id = $1 ORDER BY created_at, id LIMIT 500`,
+        [userId],
+      );
+      return rows.map(toNote);
+    },
+    async add(userId, text, now) {
+      const id = `note_${randomUUID()}`;
+      await pool.query(`INSERT INTO ${table} (id, user_id, text, created_at) VALUES ($1, $2, $3, $4)`, [
+        id,
+        userId,
+        text,
+        now,
+      ]);
       return { id, text, createdAt: new Date(now).toISOString() };
     },
   };

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MIN_SECRET_BYTES } from '../tokens/options.js';
 import { ConfigError } from './config.js';
@@ -9,7 +9,11 @@ import { ConfigError } from './config.js';
  * random one generated once into the data directory with mode 0600, so the embedded default works
  * with zero configuration and nothing secret ever lives in the repository.
  */
-export function loadSecret(options: { configured: string | undefined; dataDir: string; production: boolean }): {
+export function loadSecret(options: {
+  configured: string | undefined;
+  dataDir: string;
+  required?: string | undefined;
+}): {
   secret: string;
   source: 'environment' | 'generated' | 'file';
 } {
@@ -19,9 +23,10 @@ export function loadSecret(options: { configured: string | undefined; dataDir: s
     }
     return { secret: options.configured, source: 'environment' };
   }
-  if (options.production) {
-    throw new ConfigError('COATCHECK_SECRET is required when NODE_ENV=production (e.g. openssl rand -hex 32)');
+  if (options.required) {
+    throw new ConfigError(`COATCHECK_SECRET is required with ${options.required} (e.g. openssl rand -hex 32)`);
   }
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const path = join(options.dataDir, 'secret.key');
   try {
     const secret = readFileSync(path, 'utf8').trim();

@@ -1,17 +1,15 @@
-import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { pino } from 'pino';
 import { createAuth, type Auth } from '../create-auth.js';
 import type { Clock } from '../core/clock.js';
 import type { AuthOptions } from '../core/options.js';
 import type { AuthLogger } from '../core/logger.js';
 import type { PasswordHasher } from '../core/password-hasher.js';
-import { createSqliteStore, type SqliteStore } from '../stores/sqlite/index.js';
+import type { Store } from '../store/types.js';
 import { createApp } from './app.js';
 import type { ServerConfig } from './config.js';
-import { createNotes } from './notes.js';
+import { openStores } from './open-stores.js';
 import { loadSecret } from './secret.js';
 import type { TokenOptions } from '../tokens/options.js';
 
@@ -20,7 +18,7 @@ export interface RunningServer {
   url: string;
   port: number;
   auth: Auth;
-  store: SqliteStore;
+  store: Store;
   server: Server;
   /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes the store. */
   close(options?: { graceMs?: number }): Promise<void>;
@@ -50,22 +48,13 @@ export function createLogger(level: string): AuthLogger & { level: string } {
   });
 }
 
-export function databasePath(dataDir: string): string {
-  return join(dataDir, 'coatcheck.db');
-}
-
-/** Opens the embedded store in the data directory (created with mode 0700 if missing). */
-export function openDataStore(dataDir: string): SqliteStore {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  return createSqliteStore({ path: databasePath(dataDir) });
-}
-
 /** Token settings for `createAuth`, with the secret from the environment or the data directory. */
 export function tokenOptions(config: ServerConfig): TokenOptions {
   const { secret } = loadSecret({
     configured: config.tokens.secret,
     dataDir: config.dataDir,
-    production: config.production,
+    // Instances sharing a database must share the secret that seals its keys: no per-machine file then.
+    required: config.production ? 'NODE_ENV=production' : config.databaseUrl ? 'DATABASE_URL' : undefined,
   });
   const { accessTokenTtl, refreshGrace, issuer, audience } = config.tokens;
   return {
@@ -90,11 +79,12 @@ export async function startServer(
   } = {},
 ): Promise<RunningServer> {
   const logger = overrides.logger ?? createLogger(config.logLevel);
-  const store = openDataStore(config.dataDir);
+  const { store, notes, feed, kind } = await openStores(config, overrides.clock ? { clock: overrides.clock } : {});
   let auth: Auth;
   try {
     auth = createAuth({
       store,
+      ...(feed ? { revocation: { feed, whileDisconnected: config.revocationWhileDisconnected } } : {}),
       origin: config.origin,
       allowedOrigins: config.allowedOrigins,
       allowInsecureHttp: config.allowInsecureHttp,
@@ -106,6 +96,7 @@ export async function startServer(
       ...(overrides.limiters ? { limiters: overrides.limiters } : {}),
     });
   } catch (error) {
+    await feed?.close();
     await store.close();
     throw error;
   }
@@ -123,7 +114,7 @@ export async function startServer(
       'plain http on a non-loopback origin: cookies are NOT Secure (development only)',
     );
   }
-  const app = createApp({ auth, notes: createNotes(store.database), logger, trustProxy: config.trustProxy });
+  const app = createApp({ auth, notes, logger, trustProxy: config.trustProxy });
 
   const server = await new Promise<Server>((resolve, reject) => {
     const onListening = (): void => resolve(listening);
@@ -140,7 +131,8 @@ export async function startServer(
   const { port } = server.address() as AddressInfo;
   const host = config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : '127.0.0.1';
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  logger.info({ url, origin: config.origin, dataDir: config.dataDir }, 'coatcheck listening');
+  const where = kind.startsWith('sqlite') ? { dataDir: config.dataDir } : {};
+  logger.info({ url, origin: config.origin, stores: kind, ...where }, `coatcheck listening; open ${config.origin}`);
 
   let closing: Promise<void> | undefined;
   const close = ({ graceMs = 10_000 } = {}): Promise<void> => {

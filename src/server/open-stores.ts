@@ -1,0 +1,82 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Clock } from '../core/clock.js';
+import { createPostgresRevocationFeed } from '../revocation/postgres-feed.js';
+import { createRedisRevocationFeed } from '../revocation/redis-feed.js';
+import type { RevocationFeed } from '../revocation/types.js';
+import type { Store } from '../store/types.js';
+import { composeStore } from '../stores/compose.js';
+import { createPostgresStore, type PostgresStore } from '../stores/postgres/index.js';
+import { createRedisStores } from '../stores/redis/index.js';
+import { createSqliteStore, type SqliteStore } from '../stores/sqlite/index.js';
+import type { ServerConfig } from './config.js';
+import { createPostgresNotes, createSqliteNotes, type NoteStore } from './notes.js';
+
+export interface OpenedStores {
+  store: Store;
+  notes: NoteStore;
+  /** Present when several instances share the stores: revocations travel through it. */
+  feed: RevocationFeed | null;
+  /** `sqlite`, `postgres`, or `postgres+redis` / `sqlite+redis`: for the start-up log. */
+  kind: string;
+}
+
+export function databasePath(dataDir: string): string {
+  return join(dataDir, 'coatcheck.db');
+}
+
+/** Opens the embedded store in the data directory (created with mode 0700 if missing). */
+export function openDataStore(dataDir: string): SqliteStore {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  return createSqliteStore({ path: databasePath(dataDir) });
+}
+
+/**
+ * The stores `coatcheck serve` runs on, from the environment: SQLite in the data directory by
+ * default; Postgres for everything with `DATABASE_URL`; sessions and refresh families in Redis
+ * with `REDIS_URL` (users and keys stay in SQL).
+ */
+/** The SQL store alone (users and signing keys): what the `users` and `keys` commands need. */
+export async function openSqlStore(
+  config: ServerConfig,
+): Promise<{ sql: Store; postgres: PostgresStore | undefined; sqlite: SqliteStore | undefined }> {
+  if (config.databaseUrl) {
+    const postgres = await createPostgresStore(
+      { connectionString: config.databaseUrl },
+      { migrate: config.migrateOnStart, schema: config.databaseSchema },
+    );
+    return { sql: postgres, postgres, sqlite: undefined };
+  }
+  const sqlite = openDataStore(config.dataDir);
+  return { sql: sqlite, postgres: undefined, sqlite };
+}
+
+export async function openStores(config: ServerConfig, options: { clock?: Clock } = {}): Promise<OpenedStores> {
+  const { sql, postgres, sqlite } = await openSqlStore(config);
+  let notes: NoteStore;
+  try {
+    notes = postgres ? await createPostgresNotes(postgres.pool, postgres.schema) : createSqliteNotes(sqlite!.database);
+  } catch (error) {
+    await sql.close();
+    throw error;
+  }
+  const kind = postgres ? 'postgres' : 'sqlite';
+  if (config.redisUrl) {
+    const redis = createRedisStores({ url: config.redisUrl }, options.clock ? { clock: options.clock } : {});
+    return {
+      store: composeStore(sql, redis),
+      notes,
+      feed: createRedisRevocationFeed({ url: config.redisUrl }),
+      kind: `${kind}+redis`,
+    };
+  }
+  const feed =
+    postgres && config.databaseUrl
+      ? createPostgresRevocationFeed({
+          pool: postgres.pool,
+          connectionString: config.databaseUrl,
+          schema: postgres.schema,
+        })
+      : null;
+  return { store: sql, notes, feed, kind };
+}
