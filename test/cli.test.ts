@@ -67,7 +67,14 @@ describe('coatcheck users', () => {
 describe('coatcheck serve', () => {
   it('serves on the configured port with data in the data directory, and exits 0 on SIGTERM', async () => {
     const child = spawn(process.execPath, [CLI, 'serve'], {
-      env: { ...process.env, COATCHECK_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+      env: {
+        ...process.env,
+        COATCHECK_DATA_DIR: dataDir,
+        PORT: '0',
+        COATCHECK_ORIGIN: 'http://localhost:3000',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'info',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -99,5 +106,19 @@ describe('coatcheck serve', () => {
     const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!.split('=')[1]!;
     expect(output).not.toContain(cookie);
     expect(output).not.toContain('a fine passphrase');
+  });
+});
+
+describe('configuration errors', () => {
+  it('PORT=0 without COATCHECK_ORIGIN is refused with one clear line (the origin must be known)', () => {
+    const reply = spawnSync(process.execPath, [CLI, 'serve'], {
+      encoding: 'utf8',
+      env: { ...process.env, COATCHECK_DATA_DIR: dataDir, PORT: '0', COATCHECK_ORIGIN: '' },
+      timeout: 20_000,
+    });
+    expect([reply.status, reply.stderr]).toEqual([
+      1,
+      'coatcheck: PORT=0 (any free port) needs COATCHECK_ORIGIN, the URL users will open\n',
+    ]);
   });
 });

@@ -1,3 +1,4 @@
+import type { SqliteStore } from '../../src/stores/sqlite/index.js';
 import { statSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,7 +34,9 @@ describe('GET /.well-known/jwks.json', () => {
   it('keeps private keys sealed at rest and the generated secret at mode 0600', () => {
     const secretPath = join(server.dataDir, 'secret.key');
     expect(statSync(secretPath).mode & 0o777).toBe(0o600);
-    const rows = server.store.database.prepare('SELECT * FROM signing_keys').all() as { private_jwk_sealed: string }[];
+    const rows = (server.store as SqliteStore).database.prepare('SELECT * FROM signing_keys').all() as {
+      private_jwk_sealed: string;
+    }[];
     expect(rows.length).toBeGreaterThan(0);
     for (const row of rows) {
       expect(row.private_jwk_sealed.split('.')).toHaveLength(5); // JWE compact
@@ -134,14 +137,24 @@ describe('configuration', () => {
     await expect(startServer(production, { logger: { info() {}, warn() {}, error() {} } })).rejects.toThrow(
       /COATCHECK_SECRET is required/,
     );
-    const short = readConfig({ PORT: '0', COATCHECK_SECRET: 'too short', COATCHECK_DATA_DIR: server.dataDir });
+    const short = readConfig({
+      PORT: '0',
+      COATCHECK_ORIGIN: 'http://localhost:3000',
+      COATCHECK_SECRET: 'too short',
+      COATCHECK_DATA_DIR: server.dataDir,
+    });
     await expect(startServer(short, { logger: { info() {}, warn() {}, error() {} } })).rejects.toThrow(
       /at least 32 bytes/,
     );
   });
 
   it('refuses access tokens over 15 minutes unless explicitly and loudly allowed', async () => {
-    const long = readConfig({ PORT: '0', COATCHECK_ACCESS_TOKEN_TTL: '3600', COATCHECK_DATA_DIR: server.dataDir });
+    const long = readConfig({
+      PORT: '0',
+      COATCHECK_ORIGIN: 'http://localhost:3000',
+      COATCHECK_ACCESS_TOKEN_TTL: '3600',
+      COATCHECK_DATA_DIR: server.dataDir,
+    });
     await expect(startServer(long, { logger: { info() {}, warn() {}, error() {} } })).rejects.toThrow(
       /dangerouslyAllowLongAccessTokens/,
     );

@@ -1,3 +1,4 @@
+import type { SqliteStore } from '../../src/stores/sqlite/index.js';
 import { createHash } from 'node:crypto';
 import { hash as bcryptHash } from '@node-rs/bcrypt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,7 +40,7 @@ describe('POST /auth/login (session mode)', () => {
     const { session, login } = await registerAndLogin(server);
     const record = await server.store.sessions.findById(login.body.session.id);
     expect(record?.secretHash).toBe(createHash('sha256').update(session).digest('base64url'));
-    const file = server.store.database.prepare('SELECT * FROM sessions').all();
+    const file = (server.store as SqliteStore).database.prepare('SELECT * FROM sessions').all();
     expect(JSON.stringify(file)).not.toContain(session);
   });
 

@@ -131,6 +131,23 @@ describe('the server', () => {
     expect(cookies[0]).toMatch(/^__Host-coatcheck\.sid=.*; Path=\/;/);
   });
 
+  it('answers methods a Web Request cannot carry (TRACE) with 405, never a 500 or a stack trace', async () => {
+    const { request } = await import('node:http');
+    const url = new URL(server.url);
+    const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({ host: url.hostname, port: url.port, path: '/auth/me', method: 'TRACE' }, (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(reply.status).toBe(405);
+    expect(JSON.parse(reply.body).code).toBe('method_not_allowed');
+    expect(reply.body).not.toMatch(/at |node_modules|TypeError/);
+  });
+
   it('never writes passwords or session secrets to the log', async () => {
     const { session, password } = await registerAndLogin(server, { password: 'an unmistakable passphrase 123' });
     await call(server, 'GET', '/auth/me', { session });
