@@ -134,6 +134,13 @@ export const login: RouteHandler = async (input, deps) => {
 };
 
 export const logout: RouteHandler = async (input, deps) => {
+  // Even without any cookie, a cross-site page must not get a response that clears the visitor's
+  // cookies (a cross-site form sends none, yet its Set-Cookie would apply). Bearer logouts are exempt.
+  if (!/^bearer\s/i.test(input.request.headers.get('authorization') ?? '')) {
+    if (!passesCsrfCheck(header(input.request), deps.options.allowedOrigins, { requireHeader: false })) {
+      return problem('csrf_rejected');
+    }
+  }
   const refused = await endTokenSessions(input, deps);
   if (refused) return refused;
   const values = parseCookieHeader(input.request.headers.get('cookie')).get(deps.cookie.name) ?? [];

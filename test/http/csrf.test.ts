@@ -84,3 +84,17 @@ describe('CSRF on cookie-authenticated unsafe requests', () => {
     expect((await call(server, 'GET', '/auth/me', { session: me.session })).status).toBe(200);
   });
 });
+
+describe('logout from a foreign page', () => {
+  it('is refused even without any cookie, so its Set-Cookie cannot clear the visitor cookies', async () => {
+    for (const headers of [{ Origin: 'https://evil.example' }, { 'Sec-Fetch-Site': 'cross-site' }] as Record<
+      string,
+      string
+    >[]) {
+      const reply = await call(server, 'POST', '/auth/logout', { origin: null, headers });
+      expect([reply.status, reply.body.code]).toEqual([403, 'csrf_rejected']);
+      expect(reply.cookies).toEqual([]);
+    }
+    expect((await call(server, 'POST', '/auth/logout', { origin: null })).status).toBe(204);
+  });
+});
