@@ -1,22 +1,12 @@
 import pg from 'pg';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, registerAndLogin, startTestServer, type TestServer } from '../helpers/server.js';
-import { postgresUrl, redisUrl, requireService } from '../helpers/services.js';
+import { probePostgres, postgresUrl, redisUrl, requireService } from '../helpers/services.js';
+import { probeRedis } from '../store/redis-helpers.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { loginWithTokens } from '../helpers/tokens.js';
 
-const available =
-  (await requireService('postgres', async () => {
-    const client = new pg.Client({ connectionString: postgresUrl(), connectionTimeoutMillis: 2000 });
-    await client.connect();
-    await client.end();
-  })) &&
-  (await requireService('redis', async () => {
-    const redis = new Redis(redisUrl(), { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0 });
-    await redis.connect();
-    redis.disconnect();
-  }));
+const available = (await requireService('postgres', probePostgres)) && (await requireService('redis', probeRedis));
 
 const schema = `cc_fail_${process.pid}_${Date.now() % 100000}`;
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });

@@ -4,25 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postgresUrl, redisUrl, requireService } from '../helpers/services.js';
+import { probePostgres, postgresUrl, redisUrl, requireService } from '../helpers/services.js';
+import { probeRedis } from '../store/redis-helpers.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const ORIGIN = 'http://localhost:3000';
 const SECRET = 'multi-instance-test-secret-0123456789abcdef';
 
-const available =
-  (await requireService('postgres', async () => {
-    const client = new pg.Client({ connectionString: postgresUrl(), connectionTimeoutMillis: 2000 });
-    await client.connect();
-    await client.end();
-  })) &&
-  (await requireService('redis', async () => {
-    const redis = new Redis(redisUrl(), { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0 });
-    await redis.connect();
-    redis.disconnect();
-  }));
+const available = (await requireService('postgres', probePostgres)) && (await requireService('redis', probeRedis));
 
 interface Instance {
   name: string;

@@ -1,15 +1,11 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
-import { postgresUrl, requireService } from '../helpers/services.js';
+import { probePostgres, postgresUrl, requireService } from '../helpers/services.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { loginWithTokens } from '../helpers/tokens.js';
 
-const available = await requireService('postgres', async () => {
-  const client = new pg.Client({ connectionString: postgresUrl(), connectionTimeoutMillis: 2000 });
-  await client.connect();
-  await client.end();
-});
+const available = await requireService('postgres', probePostgres);
 
 const schema = `cc_pgonly_${process.pid}_${Date.now() % 100000}`;
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
