@@ -83,7 +83,12 @@ export function createAuth(options: AuthOptions): Auth {
   };
   const handler = createHandler(deps);
 
-  const purgeExpired = (): Promise<number> => resolved.store.sessions.deleteExpired(resolved.clock.now());
+  // Expired sessions (with their refresh families) and signing keys no token can still need.
+  const purgeExpired = async (): Promise<number> => {
+    const now = resolved.clock.now();
+    const sessionsPurged = await resolved.store.sessions.deleteExpired(now);
+    return sessionsPurged + (await resolved.store.signingKeys.deleteExpired(now));
+  };
   let timer: NodeJS.Timeout | undefined;
   if (resolved.purgeIntervalMs > 0) {
     timer = setInterval(() => {

@@ -69,6 +69,9 @@ describe('key rotation', () => {
     expect(only).toEqual([rotated.kid]);
     // Tokens of the rotated-out key are refused after its grace (this one has also expired by now).
     expect((await call(server, 'GET', '/auth/me', { headers: bearer(before.accessToken) })).status).toBe(401);
+    // The background purge deletes the expired key from the store as well.
+    await server.auth.purgeExpired();
+    expect((await server.store.signingKeys.list()).map((k) => k.kid)).not.toContain(oldKid);
     const refreshed = await call(server, 'POST', '/auth/refresh', {
       json: { refreshToken: after.refreshToken },
       origin: null,
