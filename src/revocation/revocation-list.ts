@@ -26,6 +26,8 @@ export class RevocationList {
   readonly #users = new Map<string, { notBefore: number; expiresAt: number }>();
   #live = false;
   #subscribed = false;
+  #closed = false;
+  #retryTimer: NodeJS.Timeout | undefined;
   #pruneTimer: NodeJS.Timeout | undefined;
 
   constructor(options: RevocationListOptions) {
@@ -45,16 +47,31 @@ export class RevocationList {
   async #subscribe(): Promise<void> {
     await this.#options.feed.subscribe({
       onEvent: (event) => this.#apply(event),
-      onConnected: () => {
-        this.#resync().catch(() => {
-          this.#options.logger.warn({ event: 'revocations.resync_failed' }, 'revocation resync failed; staying closed');
-        });
-      },
+      onConnected: () => this.#resyncUntilLive(0),
       onDisconnected: () => {
         if (this.#live)
           this.#options.logger.warn({ event: 'revocations.disconnected' }, 'revocation feed disconnected');
         this.#live = false;
       },
+    });
+  }
+
+  /**
+   * After a reconnect the store may still be coming back (the subscription can return first): keep
+   * retrying, with capped back-off, until the list is live again. Until then strict routes stay closed.
+   */
+  #resyncUntilLive(attempt: number): void {
+    if (this.#closed) return;
+    this.#resync().catch(() => {
+      if (attempt === 0) {
+        this.#options.logger.warn(
+          { event: 'revocations.resync_failed' },
+          'revocation resync failed; retrying, staying closed',
+        );
+      }
+      clearTimeout(this.#retryTimer);
+      this.#retryTimer = setTimeout(() => this.#resyncUntilLive(attempt + 1), Math.min(100 * 2 ** attempt, 2000));
+      this.#retryTimer.unref();
     });
   }
 
@@ -104,6 +121,8 @@ export class RevocationList {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#retryTimer);
     if (this.#pruneTimer) clearInterval(this.#pruneTimer);
     await this.#options.feed.close();
   }

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { createManualClock } from '../../src/core/clock.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { RevocationList } from '../../src/revocation/revocation-list.js';
+import type { RevocationEvent, RevocationFeed, RevocationFeedHandlers } from '../../src/revocation/types.js';
+
+/**
+ * A feed whose store read can be made to fail: the order "subscription back, store still down" is
+ * a race real Redis produces only by chance, so it is injected here to test it every time.
+ */
+function scriptedFeed() {
+  let handlers: RevocationFeedHandlers | undefined;
+  const stored: RevocationEvent[] = [];
+  const state = { failingLoads: 0, loads: 0 };
+  const feed: RevocationFeed = {
+    publish(event) {
+      stored.push(event);
+      handlers?.onEvent(event);
+      return Promise.resolve();
+    },
+    loadActive(now) {
+      state.loads += 1;
+      if (state.failingLoads > 0) {
+        state.failingLoads -= 1;
+        return Promise.reject(new Error('store still down'));
+      }
+      return Promise.resolve(stored.filter((e) => e.expiresAt > now));
+    },
+    subscribe(h) {
+      handlers = h;
+      return Promise.resolve();
+    },
+    close: () => Promise.resolve(),
+  };
+  return { feed, stored, state, handlers: () => handlers! };
+}
+
+describe('RevocationList', () => {
+  it('refuses revoked sessions, and tokens issued before a role change, only while they can matter', async () => {
+    const clock = createManualClock(1_000_000);
+    const { feed } = scriptedFeed();
+    const list = new RevocationList({ feed, clock, logger: silentLogger });
+    await list.start();
+    await list.publish({
+      sessionIds: ['ses_a'],
+      users: [{ userId: 'usr_b', notBefore: 1_000_000 }],
+      expiresAt: 1_060_000,
+    });
+    expect(list.check('ses_a', 'usr_x', 999_000)).toBe('revoked');
+    expect(list.check('ses_c', 'usr_b', 999_000)).toBe('revoked');
+    expect(list.check('ses_c', 'usr_b', 1_000_000)).toBe('valid');
+    await list.close();
+  });
+
+  it('fails closed while disconnected, and keeps retrying the resync until the store answers', async () => {
+    const clock = createManualClock(1_000_000);
+    const scripted = scriptedFeed();
+    const list = new RevocationList({ feed: scripted.feed, clock, logger: silentLogger });
+    await list.start();
+    expect(list.check('ses_a', 'usr_a', 1_000_000)).toBe('valid');
+    scripted.handlers().onDisconnected();
+    expect(list.check('ses_a', 'usr_a', 1_000_000)).toBe('unknown');
+    // Missed while disconnected: only the store knows.
+    scripted.stored.push({ sessionIds: ['ses_a'], users: [], expiresAt: 2_000_000 });
+    scripted.state.failingLoads = 2;
+    scripted.handlers().onConnected();
+    expect(list.check('ses_a', 'usr_a', 1_000_000)).toBe('unknown');
+    for (let i = 0; i < 50 && !list.live; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(scripted.state.loads).toBeGreaterThanOrEqual(4);
+    expect(list.check('ses_a', 'usr_a', 1_000_000)).toBe('revoked');
+    await list.close();
+  });
+
+  it('with whileDisconnected: allow, trusts the list it has', async () => {
+    const clock = createManualClock(1_000_000);
+    const scripted = scriptedFeed();
+    const list = new RevocationList({ feed: scripted.feed, clock, logger: silentLogger, whileDisconnected: 'allow' });
+    await list.start();
+    scripted.handlers().onDisconnected();
+    expect(list.check('ses_a', 'usr_a', 1_000_000)).toBe('valid');
+    await list.close();
+  });
+});
