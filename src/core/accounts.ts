@@ -128,8 +128,17 @@ export class AccountManager {
     }
   }
 
-  /** Checks the current password, then stores the new one. Throws `invalid_credentials`/`weak_password`. */
-  async changePassword(user: UserRecord, currentPassword: string, newPassword: string): Promise<void> {
+  /**
+   * Checks the current password, then stores the new one. Throws `invalid_credentials`/`weak_password`.
+   * `beforeUpdate` runs once both checks passed and before the new hash is written (ending the
+   * user's other sessions there means a failure can never leave the new password with them alive).
+   */
+  async changePassword(
+    user: UserRecord,
+    currentPassword: string,
+    newPassword: string,
+    options: { beforeUpdate?: () => Promise<void> } = {},
+  ): Promise<void> {
     const { passwordHasher, store, clock } = this.#options;
     const current = normalizePassword(currentPassword);
     const valid =
@@ -137,6 +146,7 @@ export class AccountManager {
     if (!valid) throw new AuthError('invalid_credentials', 'The current password is wrong.');
     const next = requireStrongPassword(newPassword, user.email, 'newPassword');
     const passwordHash = await passwordHasher.hash(next);
+    await options.beforeUpdate?.();
     if (!(await store.users.updatePasswordHash(user.id, passwordHash, clock.now()))) {
       throw new AuthError('unauthenticated', 'The account no longer exists.');
     }

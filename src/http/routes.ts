@@ -208,8 +208,15 @@ export const changePassword: RouteHandler = (input, deps) =>
     const account = `account:${identity.user.email}`;
     const wait = await throttleWait(deps, { account, address: addressKey(input) });
     if (wait > 0) return problem('too_many_attempts', { retryAfter: wait });
+    let ended: string[] = [];
     try {
-      await deps.accounts.changePassword(identity.user, body.currentPassword, body.newPassword);
+      // Other devices end before the new hash is written: a store failure in between leaves the old
+      // password with fewer devices (the retry finishes), never the new password with all of them.
+      await deps.accounts.changePassword(identity.user, body.currentPassword, body.newPassword, {
+        beforeUpdate: async () => {
+          ended = await deps.sessions.revokeAll(identity.user.id, { exceptId: identity.sessionId });
+        },
+      });
     } catch (error) {
       if (error instanceof AuthError && error.code === 'invalid_credentials') {
         const now = deps.options.clock.now();
@@ -217,7 +224,6 @@ export const changePassword: RouteHandler = (input, deps) =>
       }
       throw error;
     }
-    const ended = await deps.sessions.revokeAll(identity.user.id, { exceptId: identity.sessionId });
     deps.options.logger.info(
       { event: 'password.changed', userId: identity.user.id, endedSessions: ended.length },
       'password changed',

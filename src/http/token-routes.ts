@@ -33,7 +33,11 @@ export async function loginWithTokens(
     { ip: input.clientAddress, userAgent: input.request.headers.get('user-agent') },
     { method: 'token', idleTtlMs: tokens.options.refreshIdleTtlMs, absoluteTtlMs: tokens.options.refreshAbsoluteTtlMs },
   );
-  const { token: refreshToken, family } = await tokens.refresh.start(session);
+  const { token: refreshToken, family } = await tokens.refresh.start(session).catch(async (error: unknown) => {
+    // A device without a refresh family could never be used: do not leave one in the device list.
+    await deps.options.store.sessions.delete(session.id).catch(() => undefined);
+    throw error;
+  });
   const { token: accessToken } = await tokens.access.issue({ userId: user.id, sessionId: session.id, role: user.role });
   deps.options.logger.info({ event: 'login.succeeded', userId: user.id, method: mode }, 'login succeeded');
   const now = deps.options.clock.now();
