@@ -1,8 +1,11 @@
-import { jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { SignJWT } from 'jose';
 import type { Clock } from '../core/clock.js';
 import { generateId } from '../core/random.js';
-import { hasDuplicateKeys } from './duplicate-keys.js';
-import type { KeyRing } from './key-ring.js';
+import type { KeyRing, LoadedKey } from './key-ring.js';
+import { createPayloadVerifier, type PayloadVerifier } from './signature-verifier.js';
+import { repeatsAKey } from './duplicate-keys.js';
+import { readTokenShape } from './token-shape.js';
+import { VerifiedTokenCache } from './verified-token-cache.js';
 
 /** The claims of a coatcheck access token: who, which session, which role; nothing personal. */
 export interface AccessTokenClaims {
@@ -22,37 +25,69 @@ export interface AccessTokenOptions {
   issuer: string;
   audience: string;
   ttlSeconds: number;
+  /** Verified tokens remembered; 0 turns the cache off. Default `VERIFIED_TOKEN_CACHE_SIZE`. */
+  cacheSize?: number;
 }
 
-/** Tokens over this size are refused before any parsing. */
-export const MAX_TOKEN_BYTES = 8 * 1024;
+export { MAX_TOKEN_BYTES } from './token-shape.js';
 export const CLOCK_TOLERANCE_SECONDS = 30;
+/** How many verified tokens each instance remembers (about 1 KB each). */
+export const VERIFIED_TOKEN_CACHE_SIZE = 10_000;
 
-const SEGMENT = /^[A-Za-z0-9_-]+$/;
-// Headers that would let a token name its own key: we never use them, so a token carrying one is forged or confused.
-const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c', 'x5t', 'x5t#S256', 'crit', 'b64'];
-const KID = /^[A-Za-z0-9_-]{1,64}$/;
+// The largest time a Date holds (ECMAScript TimeClip); jose refuses a clock beyond it.
+const MAX_DATE_MS = 8.64e15;
 
-function decodeSegment(segment: string): { json: string; value: unknown } | null {
-  if (!SEGMENT.test(segment)) return null;
-  try {
-    const json = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(segment, 'base64url'));
-    return { json, value: JSON.parse(json) as unknown };
-  } catch {
+interface VerifiedToken {
+  claims: Readonly<AccessTokenClaims>;
+  nbf: number | undefined;
+  kid: string;
+  /** The key that verified it: a hit counts only while this is still the key of that `kid`. */
+  verificationKey: LoadedKey['verificationKey'];
+}
+
+/**
+ * The claims of a payload whose signature, `iss`, `aud` and `typ` held, if they have the types and
+ * bounds coatcheck issues: one audience (a string, not an array), `nbf` absent or a number, and a
+ * lifetime no longer than configured. Time is checked separately, on every use.
+ */
+function toClaims(
+  payload: Record<string, unknown>,
+  expected: { audience: string; ttlSeconds: number },
+): { claims: AccessTokenClaims; nbf: number | undefined } | null {
+  const { iss, aud, sub, sid, jti, role, iat, exp, nbf } = payload;
+  if (typeof sub !== 'string' || typeof sid !== 'string' || typeof jti !== 'string' || typeof role !== 'string')
     return null;
-  }
+  if (typeof iat !== 'number' || typeof exp !== 'number' || typeof iss !== 'string' || aud !== expected.audience)
+    return null;
+  if (nbf !== undefined && typeof nbf !== 'number') return null;
+  // Defence in depth: we never issue tokens living longer than configured.
+  if (exp - iat > expected.ttlSeconds) return null;
+  return { claims: { iss, aud: expected.audience, sub, sid, jti, role, iat, exp }, nbf };
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+/**
+ * Whether a token is current at `nowMs`: jose's rule with 30 s of tolerance, in whole seconds
+ * (`nbf > now + 30` is not yet valid, `exp <= now - 30` has expired), and, ours, not issued in the future.
+ */
+function isCurrent(claims: Readonly<AccessTokenClaims>, nbf: number | undefined, nowMs: number): boolean {
+  // `Math.floor(new Date(nowMs).getTime() / 1000)`, as jose computes it, without the Date.
+  const now = Math.abs(nowMs) <= MAX_DATE_MS ? Math.floor(Math.trunc(nowMs) / 1000) : NaN;
+  if (!Number.isFinite(now)) return false;
+  if (nbf !== undefined && nbf > now + CLOCK_TOLERANCE_SECONDS) return false;
+  if (claims.exp <= now - CLOCK_TOLERANCE_SECONDS) return false;
+  return claims.iat <= nowMs / 1000 + CLOCK_TOLERANCE_SECONDS;
 }
 
-/** Issues and verifies access tokens (JWT, `typ: at+jwt`) with jose, keys from the ring. */
+/** Issues (jose) and verifies (fast-jwt, checked against jose) access tokens: JWT, `typ: at+jwt`, keys from the ring. */
 export class AccessTokens {
   readonly #options: AccessTokenOptions;
+  readonly #cache: VerifiedTokenCache<VerifiedToken>;
+  // One fast-jwt verifier per key, made on first use; keys are imported once, so are these.
+  readonly #verifiers = new WeakMap<LoadedKey['verificationKey'], PayloadVerifier>();
 
   constructor(options: AccessTokenOptions) {
     this.#options = options;
+    this.#cache = new VerifiedTokenCache(options.cacheSize ?? VERIFIED_TOKEN_CACHE_SIZE);
   }
 
   get ttlSeconds(): number {
@@ -91,43 +126,60 @@ export class AccessTokens {
 
   /**
    * The claims of a valid token, or `null`. The header never chooses how it is verified: the
-   * `kid` selects among our own keys, the algorithm must be that key's, and jose checks the
-   * signature, `typ`, `iss`, `aud`, `exp` and `nbf` with at most 30 s of tolerance.
+   * `kid` selects among our own keys, the algorithm must be that key's, and fast-jwt checks the
+   * signature, `typ`, `iss`, `aud` and the required claims; `exp` and `nbf` follow jose's rule with
+   * at most 30 s of tolerance. A test compares every verdict with jose's `jwtVerify`.
+   *
+   * A token verified before is found by its exact text in a bounded cache, and passes again only
+   * while the key that verified it is still that `kid`'s key and, by the injected clock, it is still
+   * current. Revocation is not decided here: strict routes check the session on every request.
    */
   async verify(token: string): Promise<AccessTokenClaims | null> {
-    if (token.length > MAX_TOKEN_BYTES) return null;
-    const parts = token.split('.');
-    if (parts.length !== 3) return null;
-    const header = decodeSegment(parts[0]!);
-    const payload = decodeSegment(parts[1]!);
-    if (!header || !payload || !isPlainObject(header.value) || !isPlainObject(payload.value)) return null;
-    if (hasDuplicateKeys(header.json) || hasDuplicateKeys(payload.json)) return null;
-    const { kid, alg } = header.value;
-    if (FORBIDDEN_HEADERS.some((name) => name in (header.value as object))) return null;
-    if (typeof kid !== 'string' || !KID.test(kid) || typeof alg !== 'string') return null;
-    const key = await this.#options.ring.find(kid);
-    if (!key || key.alg !== alg) return null;
-    let verified: JWTPayload;
-    try {
-      ({ payload: verified } = await jwtVerify(token, key.verificationKey, {
-        algorithms: [key.alg],
-        issuer: this.#options.issuer,
-        audience: this.#options.audience,
-        typ: 'at+jwt',
-        clockTolerance: CLOCK_TOLERANCE_SECONDS,
-        currentDate: new Date(this.#options.clock.now()),
-        requiredClaims: ['iss', 'aud', 'sub', 'sid', 'jti', 'iat', 'exp'],
-      }));
-    } catch {
-      return null;
+    const { ring, clock } = this.#options;
+    const now = clock.now();
+    const cached = this.#cache.get(token);
+    if (cached !== undefined) {
+      const key = ring.peek(cached.kid);
+      if (key !== undefined && key.verificationKey === cached.verificationKey && isLive(key, now)) {
+        return isCurrent(cached.claims, cached.nbf, now) ? copyOf(cached.claims) : null;
+      }
+      this.#cache.delete(token);
     }
-    const { sub, sid, jti, role, iat, exp, iss } = verified;
-    if (typeof sub !== 'string' || typeof sid !== 'string' || typeof jti !== 'string' || typeof role !== 'string')
-      return null;
-    if (typeof iat !== 'number' || typeof exp !== 'number' || typeof iss !== 'string') return null;
-    // Defence in depth: we never issue tokens dated in the future or living longer than configured.
-    const now = this.#options.clock.now() / 1000;
-    if (iat > now + CLOCK_TOLERANCE_SECONDS || exp - iat > this.#options.ttlSeconds) return null;
-    return { iss, aud: this.#options.audience, sub, sid, jti, role, iat, exp };
+    const shape = readTokenShape(token);
+    if (shape === null) return null;
+    const known = ring.peek(shape.kid);
+    const key = known !== undefined && isLive(known, now) ? known : await ring.find(shape.kid);
+    if (key === undefined || key.alg !== shape.alg) return null;
+    const payload = this.#verifierFor(key)(token);
+    if (payload === null || repeatsAKey(shape.payloadJson, payload)) return null;
+    const checked = toClaims(payload, this.#options);
+    if (checked === null || !isCurrent(checked.claims, checked.nbf, now)) return null;
+    this.#cache.set(token, {
+      claims: checked.claims,
+      nbf: checked.nbf,
+      kid: key.kid,
+      verificationKey: key.verificationKey,
+    });
+    return copyOf(checked.claims);
   }
+
+  #verifierFor(key: LoadedKey): PayloadVerifier {
+    let verifier = this.#verifiers.get(key.verificationKey);
+    if (verifier === undefined) {
+      verifier = createPayloadVerifier(key, this.#options);
+      this.#verifiers.set(key.verificationKey, verifier);
+    }
+    return verifier;
+  }
+}
+
+/** Callers get their own object: the cached one must not change. */
+function copyOf(claims: Readonly<AccessTokenClaims>): AccessTokenClaims {
+  const { iss, aud, sub, sid, jti, role, iat, exp } = claims;
+  return { iss, aud, sub, sid, jti, role, iat, exp };
+}
+
+/** A key of the ring that still verifies at `now` (as `KeyRing.find` decides for a known kid). */
+function isLive(key: LoadedKey, now: number): boolean {
+  return key.record.expiresAt === null || key.record.expiresAt > now;
 }

@@ -23,6 +23,7 @@ export class TokenService {
   readonly refresh: RefreshTokens;
   readonly #core: ResolvedOptions;
   #ready: Promise<void> | undefined;
+  #isReady = false;
   #timer: NodeJS.Timeout | undefined;
 
   readonly #revocations: RevocationList | null;
@@ -68,6 +69,7 @@ export class TokenService {
   ready(): Promise<void> {
     this.#ready ??= Promise.all([this.ring.init(), this.#revocations?.start()]).then(
       () => {
+        this.#isReady = true;
         this.#timer ??= setInterval(() => {
           this.ring
             .reload()
@@ -96,7 +98,8 @@ export class TokenService {
   bearerVerifier(): BearerVerifier {
     return {
       verify: async (token, { strict }) => {
-        await this.ready();
+        // Once ready, no await: this runs on every bearer request.
+        if (!this.#isReady) await this.ready();
         const claims = await this.access.verify(token);
         if (!claims) return null;
         const identity: Identity = {

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { VerifiedTokenCache } from '../../src/tokens/verified-token-cache.js';
+
+describe('VerifiedTokenCache', () => {
+  it('keeps at most maxEntries, dropping the least recently used', () => {
+    const cache = new VerifiedTokenCache<number>(3);
+    cache.set('a', 1);
+    cache.set('b', 2);
+    cache.set('c', 3);
+    expect(cache.get('a')).toBe(1); // a is now the most recent; b the least
+    cache.set('d', 4);
+    expect(cache.size).toBe(3);
+    expect(cache.get('b')).toBeUndefined();
+    expect([cache.get('a'), cache.get('c'), cache.get('d')]).toEqual([1, 3, 4]);
+  });
+
+  it('replaces an entry in place, and forgets a deleted one', () => {
+    const cache = new VerifiedTokenCache<number>(2);
+    cache.set('a', 1);
+    cache.set('a', 2);
+    expect(cache.size).toBe(1);
+    expect(cache.get('a')).toBe(2);
+    cache.delete('a');
+    cache.delete('missing');
+    expect(cache.size).toBe(0);
+    expect(cache.get('a')).toBeUndefined();
+    cache.set('b', 3);
+    cache.set('c', 4);
+    cache.set('d', 5);
+    expect(cache.get('b')).toBeUndefined();
+    expect(cache.get('d')).toBe(5);
+  });
+
+  it('stores nothing at size 0 and refuses a size that is not a whole number', () => {
+    const cache = new VerifiedTokenCache<number>(0);
+    cache.set('a', 1);
+    expect(cache.get('a')).toBeUndefined();
+    expect(() => new VerifiedTokenCache(-1)).toThrow(TypeError);
+    expect(() => new VerifiedTokenCache(1.5)).toThrow(TypeError);
+  });
+
+  it('finds a token by its text, not by the string object', () => {
+    const cache = new VerifiedTokenCache<number>(10);
+    const token = `${'a'.repeat(20)}.${'b'.repeat(20)}`;
+    cache.set(token, 1);
+    expect(cache.get(['a'.repeat(20), 'b'.repeat(20)].join('.'))).toBe(1);
+  });
+});
