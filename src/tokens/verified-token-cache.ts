@@ -1,4 +1,6 @@
 interface Node<Entry> {
+  /** The map key: the token's signature segment. */
+  key: string;
   token: string;
   entry: Entry;
   newer: Node<Entry> | null;
@@ -12,9 +14,11 @@ interface Node<Entry> {
  * and is verified on first sight. Entries carry no verdict on time or key: the caller checks those
  * on every hit.
  *
- * Recency is a linked list beside the `Map`: re-inserting into a `Map` to move a key to the end,
- * the usual shortcut, leaves holes that V8 scans over, and costs tens of microseconds per hit. Once
- * full, the oldest node is reused for the newest entry, so a stream of new tokens allocates nothing here.
+ * The map is keyed by the signature segment (what follows the last dot), which is short to hash,
+ * and a hit counts only when the whole text is the same. Recency is a linked list beside it:
+ * re-inserting into a `Map` to move a key to the end, the usual shortcut, leaves holes that V8
+ * scans over, and costs tens of microseconds per hit. Once full, the oldest node is reused for the
+ * newest entry, so a stream of new tokens allocates nothing here.
  */
 export class VerifiedTokenCache<Entry> {
   readonly #nodes = new Map<string, Node<Entry>>();
@@ -34,8 +38,8 @@ export class VerifiedTokenCache<Entry> {
   }
 
   get(token: string): Entry | undefined {
-    const node = this.#nodes.get(token);
-    if (node === undefined) return undefined;
+    const node = this.#nodes.get(signatureOf(token));
+    if (node === undefined || node.token !== token) return undefined;
     if (node !== this.#newest) {
       this.#unlink(node);
       this.#pushNewest(node);
@@ -45,8 +49,11 @@ export class VerifiedTokenCache<Entry> {
 
   set(token: string, entry: Entry): void {
     if (this.#maxEntries === 0) return;
-    const known = this.#nodes.get(token);
+    const key = signatureOf(token);
+    const known = this.#nodes.get(key);
     if (known !== undefined) {
+      // The same signature on other text: the newer token takes the slot.
+      known.token = token;
       known.entry = entry;
       return;
     }
@@ -54,21 +61,23 @@ export class VerifiedTokenCache<Entry> {
     if (this.#nodes.size >= this.#maxEntries && this.#oldest !== null) {
       node = this.#oldest;
       this.#unlink(node);
-      this.#nodes.delete(node.token);
+      this.#nodes.delete(node.key);
+      node.key = key;
       node.token = token;
       node.entry = entry;
     } else {
-      node = { token, entry, newer: null, older: null };
+      node = { key, token, entry, newer: null, older: null };
     }
     this.#pushNewest(node);
-    this.#nodes.set(token, node);
+    this.#nodes.set(key, node);
   }
 
   delete(token: string): void {
-    const node = this.#nodes.get(token);
-    if (node === undefined) return;
+    const key = signatureOf(token);
+    const node = this.#nodes.get(key);
+    if (node === undefined || node.token !== token) return;
     this.#unlink(node);
-    this.#nodes.delete(token);
+    this.#nodes.delete(key);
   }
 
   #unlink(node: Node<Entry>): void {
@@ -86,4 +95,8 @@ export class VerifiedTokenCache<Entry> {
     this.#newest = node;
     this.#oldest ??= node;
   }
+}
+
+function signatureOf(token: string): string {
+  return token.slice(token.lastIndexOf('.') + 1);
 }
