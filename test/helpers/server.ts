@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createManualClock } from '../../src/core/clock.js';
 import type { AuthLogger } from '../../src/core/logger.js';
+import type { PasswordHasher } from '../../src/core/password-hasher.js';
 import { createMemoryLimiter, DEFAULT_REGISTRATION_POLICY } from '../../src/core/throttle.js';
 import { readConfig, type ServerConfig } from '../../src/server/config.js';
 import { startServer, type RunningServer } from '../../src/server/serve.js';
@@ -32,6 +33,7 @@ export async function startTestServer(
     config?: Partial<ServerConfig>;
     /** Keep the production registration limit (10 per address per hour); off by default in tests. */
     realRegistrationLimit?: boolean;
+    passwordHasher?: PasswordHasher;
   } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'coatcheck-test-'));
@@ -51,7 +53,12 @@ export async function startTestServer(
   const limiters = options.realRegistrationLimit
     ? {}
     : { registration: createMemoryLimiter({ ...DEFAULT_REGISTRATION_POLICY, freeAttempts: 1_000_000 }) };
-  const running = await startServer(config, { clock, logger, limiters });
+  const running = await startServer(config, {
+    clock,
+    logger,
+    limiters,
+    ...(options.passwordHasher ? { passwordHasher: options.passwordHasher } : {}),
+  });
   return {
     ...running,
     clock,
