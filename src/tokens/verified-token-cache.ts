@@ -1,5 +1,5 @@
 interface Node<Entry> {
-  /** The map key: the token's signature segment. */
+  /** The map key: the token's last characters. */
   key: string;
   token: string;
   entry: Entry;
@@ -14,10 +14,11 @@ interface Node<Entry> {
  * and is verified on first sight. Entries carry no verdict on time or key: the caller checks those
  * on every hit.
  *
- * The map is keyed by the signature segment (what follows the last dot), which is short to hash,
- * and a hit counts only when the whole text is the same. Recency is a linked list beside it:
- * re-inserting into a `Map` to move a key to the end, the usual shortcut, leaves holes that V8
- * scans over, and costs tens of microseconds per hit. Once full, the oldest node is reused for the
+ * The map is keyed by the token's last 32 characters (192 bits of its signature), which is quick
+ * to hash, and a hit counts only when the whole text is the same: two tokens that end alike only
+ * share a slot (the newer one keeps it), and only a token that verified is ever put in one.
+ * Recency is a linked list beside it: re-inserting into a `Map` to move a key to the end, the
+ * usual shortcut, leaves holes that V8 scans over, and costs tens of microseconds per hit. Once full, the oldest node is reused for the
  * newest entry, so a stream of new tokens allocates nothing here.
  */
 export class VerifiedTokenCache<Entry> {
@@ -38,7 +39,7 @@ export class VerifiedTokenCache<Entry> {
   }
 
   get(token: string): Entry | undefined {
-    const node = this.#nodes.get(signatureOf(token));
+    const node = this.#nodes.get(keyOf(token));
     if (node === undefined || node.token !== token) return undefined;
     if (node !== this.#newest) {
       this.#unlink(node);
@@ -49,10 +50,10 @@ export class VerifiedTokenCache<Entry> {
 
   set(token: string, entry: Entry): void {
     if (this.#maxEntries === 0) return;
-    const key = signatureOf(token);
+    const key = keyOf(token);
     const known = this.#nodes.get(key);
     if (known !== undefined) {
-      // The same signature on other text: the newer token takes the slot.
+      // Another token ending alike: the newer one takes the slot.
       known.token = token;
       known.entry = entry;
       return;
@@ -73,7 +74,7 @@ export class VerifiedTokenCache<Entry> {
   }
 
   delete(token: string): void {
-    const key = signatureOf(token);
+    const key = keyOf(token);
     const node = this.#nodes.get(key);
     if (node === undefined || node.token !== token) return;
     this.#unlink(node);
@@ -97,6 +98,8 @@ export class VerifiedTokenCache<Entry> {
   }
 }
 
-function signatureOf(token: string): string {
-  return token.slice(token.lastIndexOf('.') + 1);
+const KEY_LENGTH = 32;
+
+function keyOf(token: string): string {
+  return token.slice(-KEY_LENGTH);
 }
