@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 /** 256 bits from the CSPRNG, base64url (43 characters): session secrets and refresh tokens. */
 export function generateSecret(): string {
@@ -12,7 +12,8 @@ export function generateId(prefix: string): string {
 
 /** What the store keeps instead of a secret: its SHA-256, base64url. */
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('base64url');
+  // The one-shot form: a third of `createHash`'s cost, and this runs on every cookie request.
+  return hash('sha256', secret, 'base64url');
 }
 
 const SECRET_PATTERN = /^[A-Za-z0-9_-]{43}$/;

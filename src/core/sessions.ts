@@ -1,4 +1,4 @@
-import type { SessionMethod, SessionRecord, UserRecord } from '../store/types.js';
+import type { SessionMethod, SessionRecord, SessionWithUser, Store, UserRecord } from '../store/types.js';
 import type { ResolvedOptions } from './options.js';
 import { generateId, generateSecret, hashSecret, isWellFormedSecret } from './random.js';
 
@@ -68,15 +68,14 @@ export class SessionManager {
   async validate(secret: string): Promise<ValidSession | null> {
     if (!isWellFormedSecret(secret)) return null;
     const { store, clock } = this.#options;
-    const session = await store.sessions.findBySecretHash(hashSecret(secret));
-    if (!session) return null;
+    const found = await findSessionWithUser(store, hashSecret(secret));
+    if (!found) return null;
+    const { session, user } = found;
     const now = clock.now();
     if (sessionExpiresAt(session) <= now) {
       await store.sessions.delete(session.id);
       return null;
     }
-    const user = await store.users.findById(session.userId);
-    if (!user) return null;
     if (now - session.lastSeenAt >= this.#options.touchIntervalMs) {
       const update = { lastSeenAt: now, idleExpiresAt: now + this.#options.idleTtlMs };
       if (!(await store.sessions.touch(session.id, update))) return null;
@@ -112,4 +111,12 @@ export class SessionManager {
   revokeAll(userId: string, options: { exceptId?: string } = {}): Promise<string[]> {
     return this.#options.store.sessions.deleteByUser(userId, options);
   }
+}
+
+/** One read where the store can join; otherwise the session, then its user. */
+async function findSessionWithUser(store: Store, secretHash: string): Promise<SessionWithUser | null> {
+  if (store.findSessionWithUser) return store.findSessionWithUser(secretHash);
+  const session = await store.sessions.findBySecretHash(secretHash);
+  const user = session && (await store.users.findById(session.userId));
+  return session && user ? { session, user } : null;
 }

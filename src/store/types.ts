@@ -166,6 +166,11 @@ export interface SigningKeyStore {
   deleteExpired(now: number): Promise<number>;
 }
 
+export interface SessionWithUser {
+  session: SessionRecord;
+  user: UserRecord;
+}
+
 /**
  * The whole store. Later stores add `refreshFamilies` and `signingKeys` beside these; a store may
  * be composed from parts (users in Postgres, sessions in Redis).
@@ -175,6 +180,14 @@ export interface Store {
   sessions: SessionStore;
   refreshFamilies: RefreshFamilyStore;
   signingKeys: SigningKeyStore;
+  /**
+   * Optional: the session with this secret hash and its user, in one read (a join: one statement,
+   * one round trip), or `null` when either is missing. Cookie validation runs on every request, so
+   * a store whose sessions and users share a database should offer it; `SessionManager` falls back
+   * to `sessions.findBySecretHash` then `users.findById` without it. `composeStore` leaves it out
+   * when sessions and users come from different backends.
+   */
+  findSessionWithUser?(secretHash: string): Promise<SessionWithUser | null>;
   /** Throws `StoreUnavailableError` when the backing service cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

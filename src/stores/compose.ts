@@ -18,7 +18,10 @@ export interface StoreOverlay extends Partial<Pick<Store, 'users' | 'sessions' |
  * const store = composeStore(createSqliteStore({ path: './data/auth.db' }), createRedisStores({ url }));
  */
 export function composeStore(base: Store, overlay: StoreOverlay): Store {
+  // A join across two backends is impossible; the base's join stays only if both halves are its own.
+  const joins = overlay.users === undefined && overlay.sessions === undefined && base.findSessionWithUser !== undefined;
   return {
+    ...(joins ? { findSessionWithUser: (secretHash: string) => base.findSessionWithUser!(secretHash) } : {}),
     users: overlay.users ?? base.users,
     sessions: overlay.sessions ?? base.sessions,
     refreshFamilies: overlay.refreshFamilies ?? base.refreshFamilies,

@@ -82,7 +82,17 @@ describe('AccountManager', () => {
   });
 });
 
-describe('SessionManager with an injected clock', () => {
+// Validation reads the session and its user in one join where the store offers it, and in two
+// reads where it does not (sessions and users in different backends): both must behave alike.
+describe.each([
+  ['one joined read', false],
+  ['two reads', true],
+])('SessionManager with an injected clock (%s)', (_, withoutJoin) => {
+  beforeEach(() => {
+    if (withoutJoin) delete store.findSessionWithUser;
+    else expect(typeof store.findSessionWithUser).toBe('function');
+  });
+
   it('creates a session whose secret is not stored, and validates it', async () => {
     const created = await user();
     const { session, secret } = await auth.sessions.create(created, { ip: '203.0.113.9', userAgent: 'UA' });

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../src/core/errors.js';
-import type { SessionRecord, Store, UserRecord } from '../../src/store/types.js';
+import type { SessionRecord, SessionWithUser, Store, UserRecord } from '../../src/store/types.js';
 import { expectCallerBug, makeSession, makeUser, MINUTE, T0 } from './fixtures.js';
 
 export interface StoreFixture {
@@ -13,6 +13,11 @@ export interface StoreFixture {
 
 const byId = (ids: string[]): string[] => [...ids].sort();
 
+function findSessionWithUser(store: Store, secretHash: string): Promise<SessionWithUser | null> {
+  if (!store.findSessionWithUser) throw new Error('this store offers no findSessionWithUser');
+  return store.findSessionWithUser(secretHash);
+}
+
 /**
  * The behaviour every store must have, registered as one `describe` block. Each test gets a fresh,
  * empty store from `open`.
@@ -20,7 +25,11 @@ const byId = (ids: string[]): string[] => [...ids].sort();
 export function defineStoreConformance(
   name: string,
   open: () => Promise<StoreFixture>,
-  options: { persistent: boolean },
+  options: {
+    persistent: boolean;
+    /** Sessions and users share one database, so the store must offer `findSessionWithUser`. */
+    joinsSessionsWithUsers: boolean;
+  },
 ): void {
   describe(`store conformance: ${name}`, () => {
     let fixture: StoreFixture;
@@ -246,6 +255,55 @@ export function defineStoreConformance(
       });
     });
 
+    describe('session with its user in one read', () => {
+      const join = (secretHash: string) => findSessionWithUser(store, secretHash);
+
+      it(`is ${options.joinsSessionsWithUsers ? 'offered' : 'left out, as sessions and users live apart'}`, () => {
+        expect(typeof store.findSessionWithUser).toBe(options.joinsSessionsWithUsers ? 'function' : 'undefined');
+      });
+
+      if (options.joinsSessionsWithUsers) {
+        it('finds the session and the user it belongs to', async () => {
+          const ann = await createUser({ role: 'admin', name: 'Ann' });
+          const bob = await createUser();
+          const session = await createSession(ann.id);
+          await createSession(bob.id);
+          await createSession(ann.id, { method: 'token', secretHash: null });
+          expect(await join(`hash-of-${session.id}`)).toEqual({ session, user: ann });
+        });
+
+        it('sees touches and role changes at once', async () => {
+          const user = await createUser();
+          const session = await createSession(user.id);
+          const update = { lastSeenAt: T0 + 5 * MINUTE, idleExpiresAt: T0 + 35 * MINUTE };
+          await store.sessions.touch(session.id, update);
+          await store.users.updateRole(user.id, 'admin', T0 + MINUTE);
+          expect(await join(`hash-of-${session.id}`)).toEqual({
+            session: { ...session, ...update },
+            user: { ...user, role: 'admin', updatedAt: T0 + MINUTE },
+          });
+        });
+
+        it('returns null for an unknown or deleted session', async () => {
+          const user = await createUser();
+          const session = await createSession(user.id);
+          expect(await join('unknown-hash')).toBeNull();
+          await store.sessions.delete(session.id);
+          expect(await join(`hash-of-${session.id}`)).toBeNull();
+        });
+
+        it('returns copies', async () => {
+          const user = await createUser();
+          const session = await createSession(user.id);
+          const found = await join(`hash-of-${session.id}`);
+          if (found === null) throw new Error('not found');
+          found.session.idleExpiresAt = Number.MAX_SAFE_INTEGER;
+          found.user.role = 'admin';
+          expect(await join(`hash-of-${session.id}`)).toEqual({ session, user });
+        });
+      }
+    });
+
     describe('records are copies', () => {
       it('does not let a caller change a stored user through a record', async () => {
         const input = makeUser();
@@ -301,6 +359,7 @@ export function defineStoreConformance(
           () => store.sessions.create(makeSession(user.id)),
           () => store.sessions.findById('ses_x'),
           () => store.sessions.findBySecretHash('x'),
+          ...(store.findSessionWithUser ? [() => findSessionWithUser(store, 'x')] : []),
           () => store.sessions.touch('ses_x', { lastSeenAt: T0, idleExpiresAt: T0 }),
           () => store.sessions.listByUser(user.id),
           () => store.sessions.delete('ses_x'),

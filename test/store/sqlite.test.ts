@@ -34,7 +34,7 @@ function openFixture(): Promise<StoreFixture> {
   });
 }
 
-defineStoreConformance('sqlite', openFixture, { persistent: true });
+defineStoreConformance('sqlite', openFixture, { persistent: true, joinsSessionsWithUsers: true });
 defineRefreshFamilyConformance('sqlite', openFixture, { persistent: true });
 defineSigningKeyConformance('sqlite', openFixture, { persistent: true });
 

@@ -122,6 +122,12 @@ export function createMemoryStore(): Store {
   };
 
   return {
+    findSessionWithUser: (secretHash) =>
+      run(() => {
+        const session = lookup(sessionsById, sessionIdsBySecretHash.get(secretHash));
+        const user = session && usersById.get(session.userId);
+        return session && user ? { session: { ...session }, user: { ...user } } : null;
+      }),
     users,
     sessions,
     refreshFamilies: refreshFamilies.store,

@@ -6,6 +6,7 @@ import { createPostgresRefreshFamilyStore } from './refresh-family-store.js';
 import { createPostgresSessionStore } from './session-store.js';
 import { createPostgresSigningKeyStore } from './signing-key-store.js';
 import { createPostgresUserStore } from './user-store.js';
+import { createPostgresSessionWithUser } from './session-with-user.js';
 
 /** A database to connect to (the store opens and owns a pool), or a pool the application already has. */
 export type PostgresStoreOptions = { connectionString: string } | { pool: pg.Pool };
@@ -59,6 +60,7 @@ export async function createPostgresStore(
   return {
     pool,
     schema,
+    findSessionWithUser: createPostgresSessionWithUser(db),
     users: createPostgresUserStore(db),
     sessions: createPostgresSessionStore(db),
     refreshFamilies: createPostgresRefreshFamilyStore(db),

@@ -2,7 +2,7 @@ import type { UserRecord, UserStore } from '../../store/types.js';
 import { checkPage } from '../internal/check-page.js';
 import type { Database } from './connection.js';
 
-interface UserRow {
+export interface UserRow {
   id: string;
   email: string;
   name: string | null;
@@ -13,7 +13,7 @@ interface UserRow {
   updated_at: string;
 }
 
-const columns = 'id, email, name, role, password_hash, created_at, updated_at';
+export const columns = 'id, email, name, role, password_hash, created_at, updated_at';
 
 export function createPostgresUserStore(db: Database): UserStore {
   const users = db.table('users');
@@ -58,7 +58,7 @@ function toUserOrNull(row: UserRow | undefined): UserRecord | null {
   return row === undefined ? null : toUser(row);
 }
 
-function toUser(row: UserRow): UserRecord {
+export function toUser(row: UserRow): UserRecord {
   return {
     id: row.id,
     email: row.email,

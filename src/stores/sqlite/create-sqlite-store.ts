@@ -8,6 +8,7 @@ import { createSqliteRefreshFamilyStore } from './refresh-family-store.js';
 import { createSqliteSessionStore } from './session-store.js';
 import { createSqliteSigningKeyStore } from './signing-key-store.js';
 import { createSqliteUserStore } from './user-store.js';
+import { createSqliteSessionWithUser } from './session-with-user.js';
 
 /** A file to open (created, with its directory, if missing), or a handle the caller already opened. */
 export type SqliteStoreOptions = { path: string } | { database: BetterSqlite3.Database };
@@ -57,6 +58,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     const ping = db.prepare('SELECT 1').pluck();
     return {
       database: db,
+      findSessionWithUser: createSqliteSessionWithUser(db, guard),
       users: createSqliteUserStore(db, guard),
       sessions: createSqliteSessionStore(db, guard),
       refreshFamilies: createSqliteRefreshFamilyStore(db, guard),

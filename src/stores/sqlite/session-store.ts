@@ -2,7 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { SessionMethod, SessionRecord, SessionStore } from '../../store/types.js';
 import type { Guard } from './create-sqlite-store.js';
 
-interface SessionRow {
+export interface SessionRow {
   id: string;
   secret_hash: string | null;
   user_id: string;
@@ -16,7 +16,7 @@ interface SessionRow {
   ip: string | null;
 }
 
-const columns =
+export const columns =
   'id, secret_hash, user_id, method, created_at, last_seen_at, idle_expires_at, absolute_expires_at, user_agent, ip';
 
 export function createSqliteSessionStore(db: BetterSqlite3.Database, guard: Guard): SessionStore {
@@ -66,7 +66,7 @@ function toSessionOrNull(row: SessionRow | undefined): SessionRecord | null {
   return row === undefined ? null : toSession(row);
 }
 
-function toSession(row: SessionRow): SessionRecord {
+export function toSession(row: SessionRow): SessionRecord {
   return {
     id: row.id,
     secretHash: row.secret_hash,

@@ -3,7 +3,7 @@ import type { UserRecord, UserStore } from '../../store/types.js';
 import { checkPage } from '../internal/check-page.js';
 import type { Guard } from './create-sqlite-store.js';
 
-interface UserRow {
+export interface UserRow {
   id: string;
   email: string;
   name: string | null;
@@ -13,7 +13,7 @@ interface UserRow {
   updated_at: number;
 }
 
-const columns = 'id, email, name, role, password_hash, created_at, updated_at';
+export const columns = 'id, email, name, role, password_hash, created_at, updated_at';
 
 export function createSqliteUserStore(db: BetterSqlite3.Database, guard: Guard): UserStore {
   // A taken email is a normal outcome, not an error: the upsert clause makes SQLite skip the row
@@ -53,7 +53,7 @@ function toUserOrNull(row: UserRow | undefined): UserRecord | null {
   return row === undefined ? null : toUser(row);
 }
 
-function toUser(row: UserRow): UserRecord {
+export function toUser(row: UserRow): UserRecord {
   return {
     id: row.id,
     email: row.email,
