@@ -1,15 +1,17 @@
 export { createAuth, type Auth } from './create-auth.js';
 export type { AuthOptions, ResolvedOptions } from './core/options.js';
 export { isSecureOrigin } from './core/options.js';
-export { AuthError, StoreUnavailableError, type ErrorCode, type FieldError } from './core/errors.js';
+export { AuthError, OverloadedError, StoreUnavailableError, type ErrorCode, type FieldError } from './core/errors.js';
 export { createManualClock, systemClock, type Clock } from './core/clock.js';
 export type { AuthLogger } from './core/logger.js';
 export {
   createArgon2idHasher,
   DEFAULT_ARGON2ID,
+  type Argon2idHasherOptions,
   type Argon2idParameters,
   type PasswordHasher,
 } from './core/password-hasher.js';
+export { createConcurrencyLimit, type ConcurrencyLimit } from './core/concurrency-limit.js';
 export { normalizeEmail } from './core/email.js';
 export { checkNewPassword, normalizePassword } from './core/password-policy.js';
 export {

@@ -51,3 +51,11 @@ export class StoreUnavailableError extends Error {
     super(message, options);
   }
 }
+
+/**
+ * More work is waiting than the process will queue (password hashing under a login flood, say).
+ * Failing fast keeps memory and latency bounded; the HTTP layer answers 503, as for a store outage.
+ */
+export class OverloadedError extends Error {
+  override readonly name = 'OverloadedError';
+}

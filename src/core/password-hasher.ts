@@ -1,5 +1,7 @@
+import { availableParallelism } from 'node:os';
 import { hash as argon2Hash, parseOptions, verify as argon2Verify, type Options } from '@node-rs/argon2';
 import { verify as bcryptVerify } from '@node-rs/bcrypt';
+import { createConcurrencyLimit, type ConcurrencyLimit } from './concurrency-limit.js';
 
 /**
  * Hashes and verifies passwords. Injected into `createAuth` so tests can use cheaper parameters;
@@ -28,22 +30,48 @@ export const DEFAULT_ARGON2ID: Argon2idParameters = { memoryCost: 19456, timeCos
 const BCRYPT_PREFIX = /^\$2[abxy]\$\d{2}\$/;
 
 /**
- * argon2id for new hashes, computed on libuv's thread pool (off the event loop). Legacy bcrypt
- * hashes verify and report `needsRehash`, so they are upgraded on the next successful login.
+ * One for the whole process, because every hasher shares libuv's thread pool (4 threads): unbounded,
+ * a login burst takes every core of a small machine and cheap requests wait behind it. Cores - 1
+ * keeps one core for the event loop. Hashers given their own `limit` are outside it.
  */
-export function createArgon2idHasher(parameters: Argon2idParameters = DEFAULT_ARGON2ID): PasswordHasher {
-  const options: Options = { algorithm: ARGON2ID, ...parameters };
+export const processHashLimit: ConcurrencyLimit = createConcurrencyLimit(Math.max(1, availableParallelism() - 1));
+
+export interface Argon2idHasherOptions {
+  /** Bounds concurrent hashes and verifications. Default: `processHashLimit` (cores - 1, at least 1). */
+  limit?: ConcurrencyLimit;
+}
+
+/**
+ * argon2id for new hashes, computed on libuv's thread pool (off the event loop), at most
+ * `limit.max` at a time; when too many wait, `hash` and `verify` reject with `OverloadedError`.
+ * Legacy bcrypt hashes verify and report `needsRehash`, so they are upgraded on the next successful login.
+ *
+ * @example
+ * // Two hashes at a time, whatever the number of cores:
+ * createArgon2idHasher(DEFAULT_ARGON2ID, { limit: createConcurrencyLimit(2) });
+ */
+export function createArgon2idHasher(
+  parameters: Argon2idParameters = DEFAULT_ARGON2ID,
+  options: Argon2idHasherOptions = {},
+): PasswordHasher {
+  const argon2Options: Options = { algorithm: ARGON2ID, ...parameters };
+  const limit = options.limit ?? processHashLimit;
   return {
-    hash: (password) => argon2Hash(password, options),
+    hash: (password) => limit.run(() => argon2Hash(password, argon2Options)),
     async verify(passwordHash, password) {
-      try {
-        if (BCRYPT_PREFIX.test(passwordHash)) return await bcryptVerify(password, passwordHash);
-        if (passwordHash.startsWith('$argon2')) return await argon2Verify(passwordHash, password);
-        return false;
-      } catch {
-        // A corrupt stored hash is a failed login, not a crash (and never a success).
-        return false;
-      }
+      let check: () => Promise<boolean>;
+      if (BCRYPT_PREFIX.test(passwordHash)) check = () => bcryptVerify(password, passwordHash);
+      else if (passwordHash.startsWith('$argon2')) check = () => argon2Verify(passwordHash, password);
+      else return false;
+      // Outside the try: an overloaded process is a 503, never a wrong password.
+      return limit.run(async () => {
+        try {
+          return await check();
+        } catch {
+          // A corrupt stored hash is a failed login, not a crash (and never a success).
+          return false;
+        }
+      });
     },
     needsRehash(passwordHash) {
       if (!passwordHash.startsWith('$argon2id$')) return true;

@@ -1,4 +1,4 @@
-import { AuthError, StoreUnavailableError } from '../core/errors.js';
+import { AuthError, OverloadedError, StoreUnavailableError } from '../core/errors.js';
 import { problem, json, securityHeaders } from './respond.js';
 import * as routes from './routes.js';
 import * as tokenRoutes from './token-routes.js';
@@ -110,6 +110,10 @@ export function createHandler(deps: RouteDeps): {
         });
       } else if (error instanceof StoreUnavailableError) {
         logger.error({ event: 'store.unavailable', error: error.message }, 'store unavailable');
+        response = problem('store_unavailable');
+      } else if (error instanceof OverloadedError) {
+        // The same "try again later" as a store outage: the client cannot tell them apart, nor need to.
+        logger.warn({ event: 'overloaded', error: error.message }, 'overloaded');
         response = problem('store_unavailable');
       } else {
         // The message may quote input (a password, a token), so only the type and the frames are logged.
