@@ -46,23 +46,24 @@ interface VerifiedToken {
 }
 
 /**
- * The claims of a payload whose signature, `iss`, `aud` and `typ` held, if they have the types and
- * bounds coatcheck issues: one audience (a string, not an array), `nbf` absent or a number, and a
- * lifetime no longer than configured. Time is checked separately, on every use.
+ * The claims of a payload whose signature and `typ` held, if they are what coatcheck issues: our
+ * issuer, our one audience (a string, not an array), every claim present with its type, `nbf`
+ * absent or a number, and a lifetime no longer than configured. Time is checked separately, on
+ * every use.
  */
 function toClaims(
   payload: Record<string, unknown>,
-  expected: { audience: string; ttlSeconds: number },
+  expected: { issuer: string; audience: string; ttlSeconds: number },
 ): { claims: AccessTokenClaims; nbf: number | undefined } | null {
   const { iss, aud, sub, sid, jti, role, iat, exp, nbf } = payload;
   if (typeof sub !== 'string' || typeof sid !== 'string' || typeof jti !== 'string' || typeof role !== 'string')
     return null;
-  if (typeof iat !== 'number' || typeof exp !== 'number' || typeof iss !== 'string' || aud !== expected.audience)
+  if (typeof iat !== 'number' || typeof exp !== 'number' || iss !== expected.issuer || aud !== expected.audience)
     return null;
   if (nbf !== undefined && typeof nbf !== 'number') return null;
   // Defence in depth: we never issue tokens living longer than configured.
   if (exp - iat > expected.ttlSeconds) return null;
-  return { claims: { iss, aud: expected.audience, sub, sid, jti, role, iat, exp }, nbf };
+  return { claims: { iss: expected.issuer, aud: expected.audience, sub, sid, jti, role, iat, exp }, nbf };
 }
 
 /**
@@ -127,8 +128,9 @@ export class AccessTokens {
   /**
    * The claims of a valid token, or `null`. The header never chooses how it is verified: the
    * `kid` selects among our own keys, the algorithm must be that key's, and fast-jwt checks the
-   * signature, `typ`, `iss`, `aud` and the required claims; `exp` and `nbf` follow jose's rule with
-   * at most 30 s of tolerance. A test compares every verdict with jose's `jwtVerify`.
+   * structure, the signature and `typ`; then `iss`, `aud` and every claim's type are checked here,
+   * and `exp` and `nbf` follow jose's rule with at most 30 s of tolerance. A test compares every
+   * verdict with jose's `jwtVerify`.
    *
    * A token verified before is found by its exact text in a bounded cache, and passes again only
    * while the key that verified it is still that `kid`'s key and, by the injected clock, it is still
@@ -166,7 +168,7 @@ export class AccessTokens {
   #verifierFor(key: LoadedKey): PayloadVerifier {
     let verifier = this.#verifiers.get(key.verificationKey);
     if (verifier === undefined) {
-      verifier = createPayloadVerifier(key, this.#options);
+      verifier = createPayloadVerifier(key);
       this.#verifiers.set(key.verificationKey, verifier);
     }
     return verifier;

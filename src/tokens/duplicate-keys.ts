@@ -101,13 +101,13 @@ function endOfEscapedString(json: string, start: number): number {
  * scanner decides.
  */
 export function repeatsAKey(json: string, parsed: unknown): boolean {
-  if (json.includes('" ') || json.includes('"\n') || json.includes('"\r') || json.includes('"\t')) {
-    return hasDuplicateKeys(json);
-  }
+  if (WHITESPACE_AFTER_QUOTE.test(json)) return hasDuplicateKeys(json);
   let marks = 0;
   for (let at = json.indexOf('":'); at !== -1; at = json.indexOf('":', at + 2)) marks++;
   return marks === countKeys(parsed) ? false : hasDuplicateKeys(json);
 }
+
+const WHITESPACE_AFTER_QUOTE = /"[ \t\n\r]/;
 
 /** Own keys of every object in a parsed JSON value. */
 function countKeys(value: unknown): number {
@@ -117,6 +117,10 @@ function countKeys(value: unknown): number {
     for (const item of value) count += countKeys(item);
     return count;
   }
-  for (const item of Object.values(value)) count += 1 + countKeys(item);
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    const item = record[key];
+    count += typeof item === 'object' && item !== null ? 1 + countKeys(item) : 1;
+  }
   return count;
 }

@@ -18,8 +18,9 @@ interface Node<Entry> {
  * to hash, and a hit counts only when the whole text is the same: two tokens that end alike only
  * share a slot (the newer one keeps it), and only a token that verified is ever put in one.
  * Recency is a linked list beside it: re-inserting into a `Map` to move a key to the end, the
- * usual shortcut, leaves holes that V8 scans over, and costs tens of microseconds per hit. Once full, the oldest node is reused for the
- * newest entry, so a stream of new tokens allocates nothing here.
+ * usual shortcut, leaves holes that V8 scans over, and costs tens of microseconds per hit. Once
+ * full, the oldest node is reused for the newest entry, so a stream of new tokens allocates
+ * nothing here.
  */
 export class VerifiedTokenCache<Entry> {
   readonly #nodes = new Map<string, Node<Entry>>();
