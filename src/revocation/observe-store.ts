@@ -25,7 +25,10 @@ export function observeRevocations(store: Store, onRevoked: (sessionIds: string[
       return ids;
     },
   };
+  // Reads pass through untouched, the joined cookie read included.
+  const join = store.findSessionWithUser?.bind(store);
   return {
+    ...(join ? { findSessionWithUser: join } : {}),
     users: store.users,
     sessions,
     refreshFamilies: store.refreshFamilies,
