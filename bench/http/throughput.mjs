@@ -17,6 +17,7 @@ const ROUNDS = quick ? 1 : 3;
 const WARMUP_SECONDS = quick ? 1 : 3;
 const SECONDS = quick ? 3 : 10;
 const CONNECTIONS = 32;
+const STRICT_PAIRS = quick ? 2 : 6;
 
 const server = (name) => `bench/http/servers/${name}.mjs`;
 const coatcheck = (env) => ({ script: server('coatcheck'), env: { REDIS_URL: redisUrl, ...env } });
@@ -176,6 +177,39 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 
+/**
+ * Strict against non-strict on one server: the same process, the same token, the same route with
+ * the other guard, measured alternately (A B B A …), so what differs between the two is the strict
+ * check and not the process, its JIT state or the machine's mood between two servers.
+ */
+async function strictAgainstNonStrict() {
+  const variant = VARIANTS.find((v) => v.id === 'bearer');
+  const server = await start(variant);
+  const base = server.url.replace(/\/api\/profile$/, '');
+  const at = (path) => ({ ...server, url: `${base}${path}` });
+  const pairs = [];
+  try {
+    await load(at('/api/profile/non-strict'), 'warm-up', WARMUP_SECONDS);
+    for (let pair = 0; pair < STRICT_PAIRS; pair++) {
+      const order = pair % 2 === 0 ? ['non-strict', 'strict'] : ['strict', 'non-strict'];
+      const measured = {};
+      for (const mode of order) measured[mode] = (await load(at(`/api/profile/${mode}`), mode, 0)).rps;
+      pairs.push(measured);
+      log(
+        `strict vs non-strict, pair ${pair + 1}/${STRICT_PAIRS}: ${Math.round(measured.strict)} / ${Math.round(measured['non-strict'])} req/s`,
+      );
+    }
+  } finally {
+    await server.close();
+  }
+  return {
+    pairs: pairs.map((p) => ({ strict: Math.round(p.strict), nonStrict: Math.round(p['non-strict']) })),
+    ratio: median(pairs.map((p) => p.strict / p['non-strict'])),
+  };
+}
+
+const strict = services.redis.ok ? await strictAgainstNonStrict() : null;
+
 const summary = (id) => {
   const list = results.get(id);
   if (!list || list.length === 0) return null;
@@ -212,6 +246,8 @@ const rows = VARIANTS.map((variant) => {
 emit({
   section: 'http',
   rows,
-  strictVsNormal: ratio('bearer-strict', 'bearer'),
+  strictVsNormal: strict?.ratio ?? null,
+  strictPairs: strict?.pairs ?? null,
+  strictAcrossServers: ratio('bearer-strict', 'bearer'),
   settings: { rounds: ROUNDS, warmupSeconds: WARMUP_SECONDS, seconds: SECONDS, connections: CONNECTIONS },
 });

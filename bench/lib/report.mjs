@@ -77,7 +77,22 @@ function httpSection(result) {
   return `## HTTP: GET of a protected route\n\n${table(
     ['Server', 'req/s (median)', 'p50', 'p99', 'of ceiling', "vs seeds' stack", 'runs'],
     rows,
-  )}\n\nEach server in its own process, autocannon in another: ${s.connections} connections, ${s.warmupSeconds} s warm-up, then ${s.seconds} s measured. Each variant is measured right after the no-auth ceiling (whose server stays up for the round), so each ratio compares two measurements taken back to back; ${s.rounds} round(s), the starting variant rotating; medians of req/s and of the per-pair ratios. The ceiling row lists every one of its measurements.`;
+  )}\n\nEach server in its own process, autocannon in another: ${s.connections} connections, ${s.warmupSeconds} s warm-up, then ${s.seconds} s measured. Each variant is measured right after the no-auth ceiling (whose server stays up for the round), so each ratio compares two measurements taken back to back; ${s.rounds} round(s), the starting variant rotating; medians of req/s and of the per-pair ratios. The ceiling row lists every one of its measurements.${strictSection(result)}`;
+}
+
+function strictSection(result) {
+  if (!result.strictPairs) return '';
+  const rows = result.strictPairs.map((pair, index) => [
+    String(index + 1),
+    formatNumber(pair.nonStrict),
+    formatNumber(pair.strict),
+    percent(pair.strict / pair.nonStrict),
+  ]);
+  const across =
+    result.strictAcrossServers === null
+      ? ''
+      : ` (Across two servers, each against its own ceiling run, the table above puts strict at ${percent(result.strictAcrossServers)} of non-strict.)`;
+  return `\n\n### Strict against non-strict, one server\n\n${table(['Pair', 'non-strict req/s', 'strict req/s', 'strict / non-strict'], rows)}\n\nThe bearer ES256 server with both guards on one route each; the two measured alternately (A B, B A, …), ${result.settings.seconds} s each, after a warm-up. Median of the pairs: ${percent(result.strictVsNormal)}.${across}`;
 }
 
 function loginLoadSection(result) {

@@ -27,6 +27,26 @@ const COLD_TARGET = { ES256: 1.5, EdDSA: 1.5, RS256: 1.5, HS256: 2 };
 const WARM_TARGET_NS = 2_000;
 
 const b64 = (value) => Buffer.from(value).toString('base64url');
+// Revoked sessions the strict rows' revocation list holds (none of them the token's own).
+const REVOKED_SESSIONS = 10_000;
+
+/**
+ * A revocation feed inside this process, holding `count` revoked sessions: what a strict route
+ * consults is the same in-memory list whatever feed (Redis, Postgres) keeps it current.
+ */
+function inProcessFeed(count) {
+  const event = {
+    sessionIds: Array.from({ length: count }, (_, i) => `ses_revoked${String(i).padStart(12, '0')}`),
+    users: [],
+    expiresAt: Date.now() + 3_600_000,
+  };
+  return {
+    publish: () => Promise.resolve(),
+    loadActive: () => Promise.resolve([event]),
+    subscribe: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
+}
 
 /** Node's crypto for one algorithm: the floor of what any JWT library must do. */
 function rawCrypto(alg, key) {
@@ -61,6 +81,7 @@ async function benchAlgorithm(alg) {
     origin: ORIGIN,
     purgeInterval: 0,
     tokens: { secret: 'bench-secret-'.padEnd(48, 'x'), algorithm: alg },
+    revocation: { feed: inProcessFeed(REVOKED_SESSIONS) },
   });
   await auth.ready();
   const { access, ring } = auth.tokens;
@@ -117,6 +138,11 @@ async function benchAlgorithm(alg) {
       name: 'coatcheck warm, bearer guard (requireAuth path)',
       target: 'warm',
       fn: async () => (await bearer.verify(hot, { strict: false })) ?? failed('bearer refused a token'),
+    },
+    {
+      name: `coatcheck warm, bearer guard, strict (revocation list of ${REVOKED_SESSIONS / 1000}k sessions)`,
+      target: 'warm',
+      fn: async () => (await bearer.verify(hot, { strict: true })) ?? failed('strict bearer refused a token'),
     },
     {
       name: 'jose jwtVerify',

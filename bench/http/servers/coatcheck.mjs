@@ -31,9 +31,11 @@ await auth.ready();
 
 const app = express();
 app.use(authRouter(auth));
-app.get('/api/profile', requireAuth(auth, { strict: Boolean(BENCH_STRICT) }), (req, res) =>
-  res.json({ userId: req.auth.userId }),
-);
+const profile = (req, res) => res.json({ userId: req.auth.userId });
+app.get('/api/profile', requireAuth(auth, { strict: Boolean(BENCH_STRICT) }), profile);
+// The same route in both modes on one server, so strict and non-strict can be compared in one process.
+app.get('/api/profile/non-strict', requireAuth(auth, { strict: false }), profile);
+app.get('/api/profile/strict', requireAuth(auth, { strict: true }), profile);
 listen(app, {
   onClose: async () => {
     await auth.close();
