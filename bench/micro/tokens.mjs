@@ -88,8 +88,8 @@ async function benchAlgorithm(alg) {
   const subject = { userId: 'usr_Qm9fYmVuY2hfdXNlcl8x', sessionId: 'ses_Qm9fYmVuY2hfc2Vzc18x', role: 'user' };
   log(`${alg}: issuing ${POOL} tokens`);
   const pool = [];
-  for (let i = 0; i < POOL; i++) pool.push((await access.issue(subject)).token);
-  const hot = (await access.issue(subject)).token;
+  for (let i = 0; i < POOL; i++) pool.push(access.issue(subject).token);
+  const hot = access.issue(subject).token;
   const key = ring.current();
   const raw = rawCrypto(alg, key);
   const { publicPem, privatePem } = pems(alg, key);

@@ -38,7 +38,7 @@ export async function loginWithTokens(
     await deps.options.store.sessions.delete(session.id).catch(() => undefined);
     throw error;
   });
-  const { token: accessToken } = await tokens.access.issue({ userId: user.id, sessionId: session.id, role: user.role });
+  const { token: accessToken } = tokens.access.issue({ userId: user.id, sessionId: session.id, role: user.role });
   deps.options.logger.info({ event: 'login.succeeded', userId: user.id, method: mode }, 'login succeeded');
   const now = deps.options.clock.now();
   const body = { user: toPublicUser(user), accessToken, tokenType: 'Bearer', expiresIn: tokens.access.ttlSeconds };
@@ -99,7 +99,7 @@ export const refresh: RouteHandler = async (input, deps) => {
     ? await store.sessions.touch(family.sessionId, { lastSeenAt: now, idleExpiresAt: family.idleExpiresAt })
     : false;
   if (!user || !touched) return refusal('invalid_refresh_token');
-  const { token: accessToken } = await tokens.access.issue({
+  const { token: accessToken } = tokens.access.issue({
     userId: user.id,
     sessionId: family.sessionId,
     role: user.role,
