@@ -165,6 +165,36 @@ describe.runIf(available)('postgres store: outages', () => {
     await expect(store.ping()).resolves.toBeUndefined();
   });
 
+  it('opens with { migrate: true } while another migration holds the lock past the request timeouts', async () => {
+    const name = freshSchemaName();
+    cleanups.push(() => dropSchema(name));
+    const holder = await admin().connect();
+    cleanups.push(async () => {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      holder.release();
+    });
+    await holder.query('BEGIN');
+    await holder.query("SELECT pg_advisory_xact_lock(hashtext('coatcheck_migrate'), hashtext($1))", [name]);
+
+    const url = postgresUrlWith({ applicationName: name });
+    const opening = createPostgresStore({ connectionString: url }, { schema: name, migrate: true }).then(
+      (store) => {
+        cleanups.push(() => store.close());
+        return store;
+      },
+      (error: unknown) => error,
+    );
+    await waitFor(async () => (await backendsOf(name, { waitingOnLock: true })).length > 0);
+    // Past both timeouts a request gets (5 s in the server, 6 s in the client): a migration gets minutes.
+    await new Promise((resolve) => setTimeout(resolve, 6_500));
+    await holder.query('ROLLBACK');
+    const opened = await opening;
+    if (opened instanceof Error) throw opened;
+    const store = opened as PostgresStore;
+    await expect(store.ping()).resolves.toBeUndefined();
+    expect(await store.users.findById('usr_x')).toBeNull();
+  });
+
   it('cancels a statement stuck past the 5 s statement timeout with StoreUnavailableError', async () => {
     const { store, name } = await openStore();
     const family = await createFamily(store);

@@ -1,18 +1,23 @@
 import type pg from 'pg';
 import type { Store } from '../../store/types.js';
 import { checkSchemaName, createDatabase, createPool } from './connection.js';
-import { checkSchemaVersion, migrate } from './migrations.js';
+import { checkSchemaVersion, migrate, MIGRATION_TIMEOUT_MS } from './migrations.js';
 import { createPostgresRefreshFamilyStore } from './refresh-family-store.js';
+import { postgresMigrations } from './schema.js';
 import { createPostgresSessionStore } from './session-store.js';
+import { createPostgresSessionWithUser } from './session-with-user.js';
 import { createPostgresSigningKeyStore } from './signing-key-store.js';
 import { createPostgresUserStore } from './user-store.js';
-import { createPostgresSessionWithUser } from './session-with-user.js';
 
 /** A database to connect to (the store opens and owns a pool), or a pool the application already has. */
 export type PostgresStoreOptions = { connectionString: string } | { pool: pg.Pool };
 
 export interface PostgresStoreSettings {
-  /** Apply pending migrations at open (default false: run `coatcheck migrate` as a deploy step). */
+  /**
+   * Apply pending migrations at open (default false: run `coatcheck migrate` as a deploy step). On
+   * a pool the store opens, the migration gets minutes (it may wait for another instance's), not
+   * the seconds each request gets; on a pool passed in, that pool's timeouts apply.
+   */
   migrate?: boolean;
   /** The schema holding coatcheck's tables (default `public`); created by migration if missing. */
   schema?: string;
@@ -50,8 +55,10 @@ export async function createPostgresStore(
   const db = createDatabase(pool, schema, () => closed);
 
   try {
-    if (settings.migrate === true) await migrate(pool, schema);
-    else await checkSchemaVersion(db);
+    // A pool passed in keeps its owner's timeouts; one we opened gives the migration minutes.
+    if (settings.migrate === true) {
+      await migrate(pool, schema, postgresMigrations, ownsPool ? { timeoutMs: MIGRATION_TIMEOUT_MS } : {});
+    } else await checkSchemaVersion(db);
   } catch (error) {
     if (ownsPool) await pool.end().catch(() => undefined);
     throw error;

@@ -8,8 +8,12 @@ export interface MigrationResult {
   to: number;
 }
 
-/** A migration run by `coatcheck migrate` may rebuild a large table: it gets minutes, not seconds. */
-const cliMigrationTimeoutMillis = 10 * 60_000;
+/**
+ * A migration may rebuild a large table or wait for another instance's migration: it gets minutes,
+ * not the seconds a request gets. Used by `coatcheck migrate` and by a store opened with
+ * `{ migrate: true }` on a pool of its own.
+ */
+export const MIGRATION_TIMEOUT_MS = 10 * 60_000;
 
 /** Refusals about the schema version: told to the operator as they are, never as a 503. */
 class SchemaVersionError extends Error {
@@ -35,8 +39,8 @@ export async function migratePostgres(
   if (typeof target !== 'string') return migrate(target, schema);
   const pool = createPool(target, {
     max: 1,
-    statement_timeout: cliMigrationTimeoutMillis,
-    query_timeout: cliMigrationTimeoutMillis + 5_000,
+    statement_timeout: MIGRATION_TIMEOUT_MS,
+    query_timeout: MIGRATION_TIMEOUT_MS + 5_000,
   });
   try {
     return await migrate(pool, schema);
@@ -54,6 +58,7 @@ export async function migrate(
   pool: pg.Pool,
   schema: string,
   list: readonly PostgresMigration[] = postgresMigrations,
+  options: { timeoutMs?: number } = {},
 ): Promise<MigrationResult> {
   let client: pg.PoolClient;
   try {
@@ -61,20 +66,27 @@ export async function migrate(
   } catch (error) {
     throw toStoreError(error);
   }
+  const { timeoutMs } = options;
+  // Without a timeout of its own, each statement keeps the pool's (a request's) timeouts.
+  const query = <R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> =>
+    timeoutMs === undefined
+      ? client.query<R>(text, values)
+      : client.query<R>({ text, values, query_timeout: timeoutMs + 5_000 } as pg.QueryConfig);
   let failed = false;
   try {
-    await client.query('BEGIN');
-    await client.query("SELECT pg_advisory_xact_lock(hashtext('coatcheck_migrate'), hashtext($1))", [schema]);
+    await query('BEGIN');
+    if (timeoutMs !== undefined) await query(`SET LOCAL statement_timeout = ${Math.floor(timeoutMs)}`);
+    await query("SELECT pg_advisory_xact_lock(hashtext('coatcheck_migrate'), hashtext($1))", [schema]);
     // Checked first because CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege on the database
     // even when the schema exists, and a locked-down role may lack it.
-    const present = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
-    if (present.rowCount === 0) await client.query(`CREATE SCHEMA "${schema}"`);
+    const present = await query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+    if (present.rowCount === 0) await query(`CREATE SCHEMA "${schema}"`);
     // LOCAL: the setting ends with the transaction, so a pool passed in keeps its own search_path.
-    await client.query(`SET LOCAL search_path TO "${schema}"`);
-    await client.query(
+    await query(`SET LOCAL search_path TO "${schema}"`);
+    await query(
       'CREATE TABLE IF NOT EXISTS coatcheck_schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)',
     );
-    const current = await client.query<{ version: number }>(
+    const current = await query<{ version: number }>(
       'SELECT COALESCE(MAX(version), 0) AS version FROM coatcheck_schema_migrations',
     );
     const from = current.rows[0]?.version ?? 0;
@@ -82,13 +94,13 @@ export async function migrate(
     if (from > known) throw newerSchemaError(schema, from, known);
     for (const migration of list) {
       if (migration.version <= from) continue;
-      await client.query(migration.sql);
-      await client.query('INSERT INTO coatcheck_schema_migrations (version, applied_at) VALUES ($1, $2)', [
+      await query(migration.sql);
+      await query('INSERT INTO coatcheck_schema_migrations (version, applied_at) VALUES ($1, $2)', [
         migration.version,
         Date.now(),
       ]);
     }
-    await client.query('COMMIT');
+    await query('COMMIT');
     return { from, to: Math.max(from, known) };
   } catch (error) {
     failed = true;

@@ -6,9 +6,9 @@ import type { Store } from '../../store/types.js';
 import { migrate } from './migrations.js';
 import { createSqliteRefreshFamilyStore } from './refresh-family-store.js';
 import { createSqliteSessionStore } from './session-store.js';
+import { createSqliteSessionWithUser } from './session-with-user.js';
 import { createSqliteSigningKeyStore } from './signing-key-store.js';
 import { createSqliteUserStore } from './user-store.js';
-import { createSqliteSessionWithUser } from './session-with-user.js';
 
 /** A file to open (created, with its directory, if missing), or a handle the caller already opened. */
 export type SqliteStoreOptions = { path: string } | { database: BetterSqlite3.Database };
