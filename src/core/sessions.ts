@@ -8,10 +8,8 @@ export interface ClientInfo {
   userAgent?: string | null;
 }
 
-export interface ValidSession {
-  user: UserRecord;
-  session: SessionRecord;
-}
+/** A live session and its user, as `validate` returns them (the store's joined read has the same shape). */
+export type ValidSession = SessionWithUser;
 
 const MAX_USER_AGENT = 512;
 

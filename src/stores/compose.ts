@@ -19,9 +19,10 @@ export interface StoreOverlay extends Partial<Pick<Store, 'users' | 'sessions' |
  */
 export function composeStore(base: Store, overlay: StoreOverlay): Store {
   // A join across two backends is impossible; the base's join stays only if both halves are its own.
-  const joins = overlay.users === undefined && overlay.sessions === undefined && base.findSessionWithUser !== undefined;
+  const join =
+    overlay.users === undefined && overlay.sessions === undefined ? base.findSessionWithUser?.bind(base) : undefined;
   return {
-    ...(joins ? { findSessionWithUser: (secretHash: string) => base.findSessionWithUser!(secretHash) } : {}),
+    ...(join ? { findSessionWithUser: join } : {}),
     users: overlay.users ?? base.users,
     sessions: overlay.sessions ?? base.sessions,
     refreshFamilies: overlay.refreshFamilies ?? base.refreshFamilies,
