@@ -132,14 +132,17 @@ export class AccountManager {
    * Checks the current password, then stores the new one. Throws `invalid_credentials`/`weak_password`.
    * `beforeUpdate` runs once both checks passed and before the new hash is written (ending the
    * user's other sessions there means a failure can never leave the new password with them alive).
+   * The hash checked is read here, fresh: a request's identity does not carry it.
    */
   async changePassword(
-    user: UserRecord,
+    account: Pick<UserRecord, 'id'>,
     currentPassword: string,
     newPassword: string,
     options: { beforeUpdate?: () => Promise<void> } = {},
   ): Promise<void> {
     const { passwordHasher, store, clock } = this.#options;
+    const user = await store.users.findById(account.id);
+    if (!user) throw new AuthError('unauthenticated', 'The account no longer exists.');
     const current = normalizePassword(currentPassword);
     const valid =
       passwordLength(current) <= MAX_PASSWORD_LENGTH && (await passwordHasher.verify(user.passwordHash, current));

@@ -116,5 +116,8 @@ async function findSessionWithUser(store: Store, secretHash: string): Promise<Se
   if (store.findSessionWithUser) return store.findSessionWithUser(secretHash);
   const session = await store.sessions.findBySecretHash(secretHash);
   const user = session && (await store.users.findById(session.userId));
-  return session && user ? { session, user } : null;
+  if (!session || !user) return null;
+  // The joined reads never carry the hash; neither does this one.
+  const { passwordHash: _unused, ...profile } = user;
+  return { session, user: profile };
 }

@@ -1,4 +1,4 @@
-import type { UserRecord } from '../store/types.js';
+import type { UserProfile } from '../store/types.js';
 
 /** What clients see of a user: never a hash or any other secret. */
 export interface PublicUser {
@@ -9,7 +9,7 @@ export interface PublicUser {
   createdAt: string;
 }
 
-export function toPublicUser(user: UserRecord): PublicUser {
+export function toPublicUser(user: UserProfile): PublicUser {
   return {
     id: user.id,
     email: user.email,

@@ -1,7 +1,7 @@
 import type { ErrorCode } from '../core/errors.js';
 import type { ResolvedOptions } from '../core/options.js';
 import { sessionExpiresAt, type SessionManager } from '../core/sessions.js';
-import type { SessionRecord, UserRecord } from '../store/types.js';
+import type { SessionRecord, UserProfile } from '../store/types.js';
 import type { AuthCookie } from './session-cookie.js';
 import { parseCookieHeader } from './cookies.js';
 import { isUnsafeMethod, passesCsrfCheck } from './csrf.js';
@@ -15,8 +15,11 @@ export interface Identity {
   sessionId: string;
   /** Unix ms at which this credential stops working. */
   expiresAt: number;
-  /** The user record: always for sessions; for bearer tokens only when it was looked up. */
-  user?: UserRecord;
+  /**
+   * The user (without the password hash): always for sessions; for bearer tokens only when it was
+   * looked up.
+   */
+  user?: UserProfile;
   /** The session record, when the credential was a session cookie. */
   session?: SessionRecord;
 }

@@ -1,7 +1,7 @@
 import type { AccountManager } from '../core/accounts.js';
 import { AuthError } from '../core/errors.js';
 import type { ResolvedOptions } from '../core/options.js';
-import type { UserRecord } from '../store/types.js';
+import type { UserProfile } from '../store/types.js';
 import { sessionExpiresAt, type SessionManager } from '../core/sessions.js';
 import { toPublicUser } from '../core/user.js';
 import { authenticateRequest, type BearerVerifier, type Identity } from './authenticate.js';
@@ -47,7 +47,7 @@ function requireLoginCsrf(request: Request, deps: RouteDeps): void {
 async function withIdentity(
   input: RouteInput,
   deps: RouteDeps,
-  next: (identity: Identity & { user: UserRecord }) => Promise<Response>,
+  next: (identity: Identity & { user: UserProfile }) => Promise<Response>,
 ): Promise<Response> {
   const outcome = await authenticateRequest({ method: input.request.method, header: header(input.request) }, deps, {
     strict: true,

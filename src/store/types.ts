@@ -166,9 +166,16 @@ export interface SigningKeyStore {
   deleteExpired(now: number): Promise<number>;
 }
 
+/**
+ * A user as a request carries it (`req.auth.user`): the record without its password hash, so that
+ * an app which serializes what it was handed cannot leak the hash, and the per-request read does not
+ * fetch it. Code that needs the hash reads `users.findById`.
+ */
+export type UserProfile = Omit<UserRecord, 'passwordHash'>;
+
 export interface SessionWithUser {
   session: SessionRecord;
-  user: UserRecord;
+  user: UserProfile;
 }
 
 /**

@@ -103,6 +103,15 @@ describe.each([
     expect(valid?.session.ip).toBe('203.0.113.9');
   });
 
+  it('hands out the user without the password hash, on either read path', async () => {
+    const created = await user();
+    const { secret } = await auth.sessions.create(created, {});
+    const valid = await auth.sessions.validate(secret!);
+    const { passwordHash, ...profile } = created;
+    expect(valid?.user).toStrictEqual(profile);
+    expect(JSON.stringify(valid)).not.toContain(passwordHash);
+  });
+
   it('ends a session after the idle timeout and extends it with activity', async () => {
     const created = await user();
     const { secret } = await auth.sessions.create(created, {});

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../src/core/errors.js';
-import type { SessionRecord, SessionWithUser, Store, UserRecord } from '../../src/store/types.js';
+import type { SessionRecord, SessionWithUser, Store, UserProfile, UserRecord } from '../../src/store/types.js';
 import { expectCallerBug, makeSession, makeUser, MINUTE, T0 } from './fixtures.js';
 
 export interface StoreFixture {
@@ -12,6 +12,11 @@ export interface StoreFixture {
 }
 
 const byId = (ids: string[]): string[] => [...ids].sort();
+
+function profileOf(user: UserRecord): UserProfile {
+  const { passwordHash: _hash, ...profile } = user;
+  return profile;
+}
 
 function findSessionWithUser(store: Store, secretHash: string): Promise<SessionWithUser | null> {
   if (!store.findSessionWithUser) throw new Error('this store offers no findSessionWithUser');
@@ -269,7 +274,10 @@ export function defineStoreConformance(
           const session = await createSession(ann.id);
           await createSession(bob.id);
           await createSession(ann.id, { method: 'token', secretHash: null });
-          expect(await join(`hash-of-${session.id}`)).toEqual({ session, user: ann });
+          const found = await join(`hash-of-${session.id}`);
+          // Exactly the profile: no password hash rides along with every request's identity.
+          expect(found).toStrictEqual({ session, user: profileOf(ann) });
+          expect(JSON.stringify(found)).not.toContain(ann.passwordHash);
         });
 
         it('sees touches and role changes at once', async () => {
@@ -280,7 +288,7 @@ export function defineStoreConformance(
           await store.users.updateRole(user.id, 'admin', T0 + MINUTE);
           expect(await join(`hash-of-${session.id}`)).toEqual({
             session: { ...session, ...update },
-            user: { ...user, role: 'admin', updatedAt: T0 + MINUTE },
+            user: { ...profileOf(user), role: 'admin', updatedAt: T0 + MINUTE },
           });
         });
 
@@ -299,7 +307,7 @@ export function defineStoreConformance(
           if (found === null) throw new Error('not found');
           found.session.idleExpiresAt = Number.MAX_SAFE_INTEGER;
           found.user.role = 'admin';
-          expect(await join(`hash-of-${session.id}`)).toEqual({ session, user });
+          expect(await join(`hash-of-${session.id}`)).toEqual({ session, user: profileOf(user) });
         });
       }
     });

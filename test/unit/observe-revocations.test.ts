@@ -31,6 +31,7 @@ describe('observeRevocations', () => {
     const session = makeSession(user.id);
     await store.sessions.create(session);
     expect(typeof store.findSessionWithUser).toBe('function');
-    expect(await store.findSessionWithUser?.(session.secretHash!)).toEqual({ session, user });
+    const { passwordHash: _hash, ...profile } = user;
+    expect(await store.findSessionWithUser?.(session.secretHash!)).toEqual({ session, user: profile });
   });
 });

@@ -1,31 +1,41 @@
-/** The user table's columns, as both SQL stores name them. */
-type UserColumn = 'id' | 'email' | 'name' | 'role' | 'password_hash' | 'created_at' | 'updated_at';
+import type { UserProfile } from '../../store/types.js';
 
-/** A user row's columns as they come back from the join: prefixed `u_`, beside the session's own. */
-export type PrefixedUser<UserRow extends Record<UserColumn, unknown>> = {
-  [K in UserColumn as `u_${K}`]: UserRow[K];
+/**
+ * The user columns a session read joins, as both SQL stores name them: everything but
+ * `password_hash`, which no request needs (see `UserProfile`).
+ */
+export const PROFILE_COLUMNS = ['id', 'email', 'name', 'role', 'created_at', 'updated_at'] as const;
+
+type ProfileColumn = (typeof PROFILE_COLUMNS)[number];
+
+/** A joined row's user half: the profile columns prefixed `u_`, beside the session's own. */
+export type PrefixedProfile = {
+  [K in ProfileColumn as `u_${K}`]: K extends 'name'
+    ? string | null
+    : K extends `${string}_at`
+      ? number | string
+      : string;
 };
 
 /**
  * The select list of a session joined with its user (aliases `s` and `u`): the session's columns as
- * they are, the user's prefixed `u_`, so each half maps with its store's own row mapper.
+ * they are, then the user's profile columns prefixed `u_`, in `PROFILE_COLUMNS` order.
  */
-export function sessionWithUserColumns(sessionColumns: string, userColumns: string): string {
+export function sessionWithUserColumns(sessionColumns: string): string {
   return [
     ...sessionColumns.split(', ').map((column) => `s.${column}`),
-    ...userColumns.split(', ').map((column) => `u.${column} AS u_${column}`),
+    ...PROFILE_COLUMNS.map((column) => `u.${column} AS u_${column}`),
   ].join(', ');
 }
 
-/** The user's half of a joined row, under the user table's own column names. */
-export function userHalf<UserRow extends Record<UserColumn, unknown>>(row: PrefixedUser<UserRow>): UserRow {
+/** The user half of a joined row. Timestamps may come as strings (Postgres BIGINT). */
+export function profileOf(row: PrefixedProfile): UserProfile {
   return {
     id: row.u_id,
     email: row.u_email,
     name: row.u_name,
     role: row.u_role,
-    password_hash: row.u_password_hash,
-    created_at: row.u_created_at,
-    updated_at: row.u_updated_at,
-  } as UserRow;
+    createdAt: Number(row.u_created_at),
+    updatedAt: Number(row.u_updated_at),
+  };
 }

@@ -126,7 +126,9 @@ export function createMemoryStore(): Store {
       run(() => {
         const session = lookup(sessionsById, sessionIdsBySecretHash.get(secretHash));
         const user = session && usersById.get(session.userId);
-        return session && user ? { session: { ...session }, user: { ...user } } : null;
+        if (!session || !user) return null;
+        const { passwordHash: _unused, ...profile } = user;
+        return { session: { ...session }, user: profile };
       }),
     users,
     sessions,
