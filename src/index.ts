@@ -27,4 +27,13 @@ export { sessionExpiresAt, type ClientInfo } from './core/sessions.js';
 export type { Identity, AuthOutcome, BearerVerifier, RequestFacts } from './http/authenticate.js';
 export type { RequestContext } from './http/handler.js';
 export { problemBody, statusOf, type ProblemBody } from './http/problem.js';
-export type { Role, SessionMethod, SessionRecord, SessionStore, Store, UserProfile, UserRecord, UserStore } from './store/types.js';
+export type {
+  Role,
+  SessionMethod,
+  SessionRecord,
+  SessionStore,
+  Store,
+  UserProfile,
+  UserRecord,
+  UserStore,
+} from './store/types.js';
