@@ -1,7 +1,8 @@
 // Open-loop latency probe, in a process of its own: GET `url` at a fixed `rate` for `seconds`, each
 // request sent at its scheduled time (a stalled server cannot slow the schedule down, so stalls
 // show up as latency instead of disappearing), over up to 16 keep-alive connections. Latency is
-// measured from the scheduled time to the end of the response, in milliseconds with µs precision.
+// measured from the scheduled time (or from the send, when a timer fired early) to the end of the
+// response, in milliseconds with µs precision.
 // Input (argv[2], JSON): { url, headers, rate, seconds }. Prints { sent, failed, p50, p99, max }.
 import { performance } from 'node:perf_hooks';
 import { setTimeout } from 'node:timers';
@@ -14,11 +15,14 @@ const latencies = [];
 let failed = 0;
 
 function get(scheduled) {
+  // A request sent early (timers have millisecond granularity) counts from when it left, so no
+  // latency is ever negative; one sent late counts from its schedule, so a stalled probe still shows.
+  const from = Math.min(scheduled, performance.now());
   return new Promise((resolve) => {
     const request = http.get(url, { agent, headers }, (response) => {
       response.resume();
       response.on('end', () => {
-        if (response.statusCode === 200) latencies.push(performance.now() - scheduled);
+        if (response.statusCode === 200) latencies.push(performance.now() - from);
         else failed++;
         resolve();
       });
