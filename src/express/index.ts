@@ -24,11 +24,7 @@ declare module 'express-serve-static-core' {
  */
 export function authRouter(auth: Auth): RequestHandler {
   const headers = securityHeaders(auth.options);
-  return async (req: ExpressRequest, res: ExpressResponse, next: NextFunction): Promise<void> => {
-    if (!auth.owns(req.path)) {
-      next();
-      return;
-    }
+  const answer = async (req: ExpressRequest, res: ExpressResponse): Promise<void> => {
     // Methods a Web Request cannot carry (TRACE, CONNECT, ...) are none of ours: a plain 405.
     if (!HANDLED_METHODS.has(req.method)) {
       const response = problem('method_not_allowed');
@@ -51,6 +47,13 @@ export function authRouter(auth: Auth): RequestHandler {
       for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
       await sendWebResponse(res, response, { closeConnection: true });
     }
+  };
+  // Not an async function: every request of the app passes here, and the ones that are not ours
+  // should go on without a promise each (Express attaches a handler to any promise returned).
+  return (req: ExpressRequest, res: ExpressResponse, next: NextFunction): Promise<void> | undefined => {
+    if (auth.owns(req.path)) return answer(req, res);
+    next();
+    return undefined;
   };
 }
 
