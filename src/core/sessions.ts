@@ -1,6 +1,7 @@
 import type { SessionMethod, SessionRecord, SessionWithUser, Store, UserRecord } from '../store/types.js';
 import type { ResolvedOptions } from './options.js';
 import { generateId, generateSecret, hashSecret, isWellFormedSecret } from './random.js';
+import { withoutPasswordHash } from './user.js';
 
 /** Where a login came from, as shown in the device list. */
 export interface ClientInfo {
@@ -116,8 +117,6 @@ async function findSessionWithUser(store: Store, secretHash: string): Promise<Se
   if (store.findSessionWithUser) return store.findSessionWithUser(secretHash);
   const session = await store.sessions.findBySecretHash(secretHash);
   const user = session && (await store.users.findById(session.userId));
-  if (!session || !user) return null;
   // The joined reads never carry the hash; neither does this one.
-  const { passwordHash: _unused, ...profile } = user;
-  return { session, user: profile };
+  return session && user ? { session, user: withoutPasswordHash(user) } : null;
 }

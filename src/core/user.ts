@@ -1,4 +1,4 @@
-import type { UserProfile } from '../store/types.js';
+import type { UserProfile, UserRecord } from '../store/types.js';
 
 /** What clients see of a user: never a hash or any other secret. */
 export interface PublicUser {
@@ -17,4 +17,10 @@ export function toPublicUser(user: UserProfile): PublicUser {
     role: user.role,
     createdAt: new Date(user.createdAt).toISOString(),
   };
+}
+
+/** The user as a request carries it (`req.auth.user`): everything but the password hash. */
+export function withoutPasswordHash(user: UserRecord): UserProfile {
+  const { passwordHash: _hash, ...profile } = user;
+  return profile;
 }

@@ -3,7 +3,7 @@ import { AuthError } from '../core/errors.js';
 import type { ResolvedOptions } from '../core/options.js';
 import type { UserProfile } from '../store/types.js';
 import { sessionExpiresAt, type SessionManager } from '../core/sessions.js';
-import { toPublicUser } from '../core/user.js';
+import { toPublicUser, withoutPasswordHash } from '../core/user.js';
 import { authenticateRequest, type BearerVerifier, type Identity } from './authenticate.js';
 import { readJsonObject } from './body.js';
 import { parseCookieHeader } from './cookies.js';
@@ -54,7 +54,8 @@ async function withIdentity(
   });
   if (outcome.ok) {
     // Bearer tokens carry no personal data: the auth routes load the user they answer about.
-    const user = outcome.identity.user ?? (await deps.options.store.users.findById(outcome.identity.userId));
+    const record = outcome.identity.user ? null : await deps.options.store.users.findById(outcome.identity.userId);
+    const user = outcome.identity.user ?? (record && withoutPasswordHash(record));
     if (user) return next({ ...outcome.identity, user });
     return problem('invalid_token', { bearerRejected: true });
   }

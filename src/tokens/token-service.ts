@@ -1,5 +1,6 @@
 import type { ResolvedOptions } from '../core/options.js';
 import { sessionExpiresAt } from '../core/sessions.js';
+import { withoutPasswordHash } from '../core/user.js';
 import type { BearerVerifier, Identity } from '../http/authenticate.js';
 import { AccessTokens, CLOCK_TOLERANCE_SECONDS } from './access-tokens.js';
 import { KeyRing } from './key-ring.js';
@@ -122,7 +123,7 @@ export class TokenService {
         if (!session || session.userId !== claims.sub || sessionExpiresAt(session) <= clock.now()) return null;
         const user = await store.users.findById(claims.sub);
         if (!user) return null;
-        return { ...identity, role: user.role, user, session };
+        return { ...identity, role: user.role, user: withoutPasswordHash(user), session };
       },
     };
   }

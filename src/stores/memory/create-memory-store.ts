@@ -1,5 +1,6 @@
 import { StoreUnavailableError } from '../../core/errors.js';
 import type { SessionRecord, SessionStore, Store, UserRecord, UserStore } from '../../store/types.js';
+import { withoutPasswordHash } from '../../core/user.js';
 import { checkPage } from '../internal/check-page.js';
 import { createMemoryRefreshFamilies } from './refresh-family-store.js';
 import { createMemorySigningKeyStore } from './signing-key-store.js';
@@ -126,9 +127,7 @@ export function createMemoryStore(): Store {
       run(() => {
         const session = lookup(sessionsById, sessionIdsBySecretHash.get(secretHash));
         const user = session && usersById.get(session.userId);
-        if (!session || !user) return null;
-        const { passwordHash: _unused, ...profile } = user;
-        return { session: { ...session }, user: profile };
+        return session && user ? { session: { ...session }, user: withoutPasswordHash(user) } : null;
       }),
     users,
     sessions,
