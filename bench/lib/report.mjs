@@ -181,7 +181,8 @@ function targets(results) {
           formatRatio(big.p50Us / small.p50Us),
           check(big.p50Us / small.p50Us <= 1.5),
         ]);
-      else if (small) rows.push([`${store} lookup at 1M ≤ 1.5x of 1k`, 'not measured (--quick stops at 100k)', 'n/a']);
+      else if (small)
+        rows.push([`${store} lookup at 1M ≤ 1.5x of 1k (p50)`, 'not measured (--quick stops at 100k)', 'n/a']);
     }
   }
   return `## Targets\n\n${table(['Target', 'Measured', ''], rows)}`;

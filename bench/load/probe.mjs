@@ -15,8 +15,9 @@ const latencies = [];
 let failed = 0;
 
 function get(scheduled) {
-  // A request sent early (timers have millisecond granularity) counts from when it left, so no
-  // latency is ever negative; one sent late counts from its schedule, so a stalled probe still shows.
+  // A request sent early (the loop below sends at once what is due within 1 ms, and timers have
+  // millisecond granularity) counts from when it left, so no latency is ever negative; one sent
+  // late counts from its schedule, so a stalled probe still shows.
   const from = Math.min(scheduled, performance.now());
   return new Promise((resolve) => {
     const request = http.get(url, { agent, headers }, (response) => {

@@ -114,7 +114,13 @@ export class SessionManager {
 
 /** One read where the store can join; otherwise the session, then its user. */
 async function findSessionWithUser(store: Store, secretHash: string): Promise<SessionWithUser | null> {
-  if (store.findSessionWithUser) return store.findSessionWithUser(secretHash);
+  if (store.findSessionWithUser) {
+    const found = await store.findSessionWithUser(secretHash);
+    // A store written before the join left the hash out (or in plain JavaScript) may still return
+    // the whole record: the type cannot stop it, so the hash is dropped here, whoever wrote the store.
+    if (found && 'passwordHash' in found.user) return { ...found, user: withoutPasswordHash(found.user as UserRecord) };
+    return found;
+  }
   const session = await store.sessions.findBySecretHash(secretHash);
   const user = session && (await store.users.findById(session.userId));
   // The joined reads never carry the hash; neither does this one.

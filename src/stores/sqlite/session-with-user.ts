@@ -25,7 +25,25 @@ type JoinedValues = [
 ];
 
 const selected = sessionWithUserColumns(sessionColumns);
-const EXPECTED_COLUMNS = 16;
+/** The column names `JoinedValues` is written for, in its order. */
+const EXPECTED_NAMES = [
+  'id',
+  'secret_hash',
+  'user_id',
+  'method',
+  'created_at',
+  'last_seen_at',
+  'idle_expires_at',
+  'absolute_expires_at',
+  'user_agent',
+  'ip',
+  'u_id',
+  'u_email',
+  'u_name',
+  'u_role',
+  'u_created_at',
+  'u_updated_at',
+];
 
 /**
  * Cookie validation in one statement: every statement is its own WAL read transaction (with its
@@ -42,8 +60,10 @@ export function createSqliteSessionWithUser(
       `SELECT ${selected} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.secret_hash = ?`,
     )
     .raw(true);
-  // The mapping below reads by position: a select list that grew or shrank must not go unnoticed.
-  if (select.columns().length !== EXPECTED_COLUMNS) throw new Error('coatcheck: the session join changed shape');
+  // The mapping below reads by position: a select list that changed (reordered, grown, shrunk) must
+  // fail here, at open, rather than swap two columns of the same type without a word.
+  const names = select.columns().map((column) => column.name);
+  if (names.join(',') !== EXPECTED_NAMES.join(',')) throw new Error('coatcheck: the session join changed shape');
   return (secretHash) =>
     guard(() => {
       const values = select.get(secretHash);
