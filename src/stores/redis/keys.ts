@@ -24,6 +24,8 @@ export interface SessionKeys {
 export interface Keys {
   /** `<prefix>:{u:<userId>}:`: the `{…}` hash tag puts every key of one user in one Cluster slot. */
   userPrefix(userId: string): string;
+  /** A session key's name is `head + userId + middle + sessionId`, for a script that derives it from a ref. */
+  sessionKeyParts: readonly [head: string, middle: string];
   userSessions(userId: string): string;
   of(ref: SessionRef): SessionKeys;
   /** Session id -> user id. The index keys below live in other slots, one each. */
@@ -49,6 +51,7 @@ export function createKeys(prefix: string): Keys {
   }
   const userPrefix = (userId: string): string => `${prefix}:{u:${userId}}:`;
   return {
+    sessionKeyParts: [`${prefix}:{u:`, '}:ses:'],
     userPrefix,
     userSessions: (userId) => `${userPrefix(userId)}sessions`,
     of: ({ userId, sessionId }) => {

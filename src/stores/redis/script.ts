@@ -18,8 +18,8 @@ export function defineScript(source: string): Script {
 export async function runScript(
   redis: Redis,
   script: Script,
-  keys: string[],
-  args: (string | number)[],
+  keys: readonly string[],
+  args: readonly (string | number)[],
 ): Promise<unknown> {
   try {
     return await redis.evalsha(script.sha, keys.length, ...keys, ...args);

@@ -64,3 +64,17 @@ for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
 end
 return sessions
 `);
+
+/**
+ * KEYS: secretIndex. ARGV: the session key's parts around the user id and the session id (see
+ * \`Keys.sessionKeyParts\`). Returns \`{ref, fields}\` of the session the index entry names, or nil.
+ * The session key is derived, not declared, and lives in another slot: this is the one script that
+ * Redis Cluster refuses, so the store falls back to two reads there (see \`findBySecretHash\`).
+ */
+export const findBySecretScript = defineScript(`
+local ref = redis.call('GET', KEYS[1])
+if not ref then return false end
+local at = string.find(ref, ':[^:]*$')
+if not at or at == 1 or at == #ref then return {ref, {}} end
+return {ref, redis.call('HGETALL', ARGV[1] .. string.sub(ref, 1, at - 1) .. ARGV[2] .. string.sub(ref, at + 1))}
+`);

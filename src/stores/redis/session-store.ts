@@ -6,6 +6,7 @@ import { sessionFields, strings, toFields, toSession } from './records.js';
 import { runScript, ttlMs } from './script.js';
 import {
   createSessionScript,
+  findBySecretScript,
   deleteUserSessionsScript,
   listUserSessionsScript,
   removeSessionScript,
@@ -25,6 +26,29 @@ export function createRedisSessionStore(context: RedisContext): SessionStore {
   async function refOf(sessionId: string): Promise<SessionRef | null> {
     const userId = await redis.get(keys.sessionIndex(sessionId));
     return userId === null ? null : { userId, sessionId };
+  }
+
+  // The cookie check runs on every request: one round trip (a script that follows the index entry)
+  // instead of two, until Redis refuses the script for reading across slots (Redis Cluster, or a
+  // proxy that enforces Cluster's rules); from then on, the index and the session are read apart.
+  let followIndexInScript = true;
+
+  async function readBySecret(secretHash: string): Promise<SessionRecord | null> {
+    const index = keys.secretIndex(secretHash);
+    if (followIndexInScript) {
+      try {
+        const reply = await runScript(redis, findBySecretScript, [index], keys.sessionKeyParts);
+        if (reply === null) return null;
+        const [value, fields] = Array.isArray(reply) ? (reply as unknown[]) : [];
+        const ref = decodeRef(typeof value === 'string' ? value : null);
+        return ref === null ? null : toSession(ref, toFields(fields));
+      } catch (error) {
+        if (!isCrossSlotRefusal(error)) throw error;
+        followIndexInScript = false;
+      }
+    }
+    const ref = decodeRef(await redis.get(index));
+    return ref === null ? null : read(ref);
   }
 
   /** Removes the session (only if due at `now`, when given); 'alive' carries its real deadline. */
@@ -81,8 +105,7 @@ export function createRedisSessionStore(context: RedisContext): SessionStore {
 
     findBySecretHash: (secretHash) =>
       run(async () => {
-        const ref = decodeRef(await redis.get(keys.secretIndex(secretHash)));
-        const session = ref === null ? null : await read(ref);
+        const session = await readBySecret(secretHash);
         // The session itself must carry the hash: a stale index entry finds nothing.
         return session?.secretHash === secretHash ? session : null;
       }),
@@ -164,6 +187,11 @@ export function createRedisSessionStore(context: RedisContext): SessionStore {
         }
       }),
   };
+}
+
+/** Redis Cluster (and proxies in front of one) refuse a script that reaches a key in another slot. */
+function isCrossSlotRefusal(error: unknown): boolean {
+  return error instanceof Error && /CROSSSLOT|hash to the same slot|non local key/i.test(error.message);
 }
 
 function byCreatedAtThenId(a: SessionRecord, b: SessionRecord): number {

@@ -1,0 +1,116 @@
+import { Redis, ReplyError } from 'ioredis';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { StoreUnavailableError } from '../../src/core/errors.js';
+import type { Store } from '../../src/store/types.js';
+import { createKeys } from '../../src/stores/redis/keys.js';
+import { redisUrl, requireService } from '../helpers/services.js';
+import { makeSession, makeUser } from './fixtures.js';
+import { openRedisFixture, probeRedis, type RedisFixture } from './redis-helpers.js';
+
+// The cookie check (`findBySecretHash`) runs on every request: one script call follows the secret
+// index to the session. Redis Cluster refuses that script (the session lives in another slot), so
+// the store then reads the index and the session apart, as it did before.
+
+const available = await requireService('redis', probeRedis);
+
+describe('redis session key parts', () => {
+  it("name the same key as the session's own key name", () => {
+    const keys = createKeys('cc');
+    const [head, middle] = keys.sessionKeyParts;
+    const ref = { userId: 'usr_a', sessionId: 'ses_b' };
+    expect(`${head}${ref.userId}${middle}${ref.sessionId}`).toBe(keys.of(ref).session);
+  });
+});
+
+describe.runIf(available)('redis cookie read', () => {
+  let admin: Redis;
+  let fixture: RedisFixture;
+  let store: Store;
+
+  beforeAll(() => {
+    admin = new Redis(redisUrl());
+  });
+
+  afterAll(async () => {
+    await admin.quit();
+  });
+
+  beforeEach(async () => {
+    fixture = await openRedisFixture(admin);
+    store = fixture.store;
+  });
+
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    await fixture.cleanup();
+  });
+
+  async function cookieSession() {
+    const user = makeUser();
+    await store.users.create(user);
+    const session = makeSession(user.id);
+    await store.sessions.create(session);
+    return session;
+  }
+
+  function commandsSent() {
+    const sent = vi.spyOn(fixture.redisStores().redis, 'sendCommand');
+    return () => sent.mock.calls.map(([command]) => command.name.toLowerCase());
+  }
+
+  it('finds the session by its secret hash in one round trip', async () => {
+    const session = await cookieSession();
+    await store.sessions.findBySecretHash('warms-the-script-cache');
+    const names = commandsSent();
+    expect(await store.sessions.findBySecretHash(session.secretHash ?? '')).toEqual(session);
+    expect(names()).toEqual(['evalsha']);
+  });
+
+  it('finds nothing, without an error, through a missing, malformed or dangling index entry', async () => {
+    const session = await cookieSession();
+    const p = fixture.prefix;
+    expect(await store.sessions.findBySecretHash('never-issued')).toBeNull();
+    const entries: [hash: string, value: string][] = [
+      ['no-separator', 'usr_x'],
+      ['empty-user', ':ses_x'],
+      ['empty-session', 'usr_x:'],
+      ['no-such-session', `${session.userId}:ses_missing`],
+      ['another-users-session', `usr_other:${session.id}`],
+    ];
+    for (const [hash, value] of entries) {
+      await admin.set(`${p}:sh:${hash}`, value);
+      expect(await store.sessions.findBySecretHash(hash)).toBeNull();
+    }
+    // An entry naming a real session that does not carry this hash (a stale or forged entry).
+    await admin.set(`${p}:sh:forged`, `${session.userId}:${session.id}`);
+    expect(await store.sessions.findBySecretHash('forged')).toBeNull();
+    expect(await store.sessions.findBySecretHash(session.secretHash ?? '')).toEqual(session);
+  });
+
+  it('falls back to two reads, for good, when Redis refuses the script for crossing slots', async () => {
+    const session = await cookieSession();
+    const { redis } = fixture.redisStores();
+    // The refusal Redis Cluster gives; this server is not a cluster, so the fault is injected.
+    const refusal = new ReplyError('ERR Script attempted to access keys that do not hash to the same slot');
+    const evalsha = vi.spyOn(redis, 'evalsha').mockRejectedValueOnce(refusal);
+    expect(await store.sessions.findBySecretHash(session.secretHash ?? '')).toEqual(session);
+    expect(evalsha).toHaveBeenCalledTimes(1);
+
+    const names = commandsSent();
+    expect(await store.sessions.findBySecretHash(session.secretHash ?? '')).toEqual(session);
+    expect(names()).toEqual(['get', 'hgetall']);
+    expect(evalsha).toHaveBeenCalledTimes(1);
+  });
+
+  it('reports any other script failure as the store being unavailable, and keeps the one-trip read', async () => {
+    const session = await cookieSession();
+    const { redis } = fixture.redisStores();
+    vi.spyOn(redis, 'evalsha').mockRejectedValueOnce(new ReplyError('LOADING Redis is loading the dataset in memory'));
+    await expect(store.sessions.findBySecretHash(session.secretHash ?? '')).rejects.toBeInstanceOf(
+      StoreUnavailableError,
+    );
+    const names = commandsSent();
+    expect(await store.sessions.findBySecretHash(session.secretHash ?? '')).toEqual(session);
+    expect(names()).toEqual(['evalsha']);
+  });
+});
