@@ -110,27 +110,60 @@ function refreshSection(result) {
   return `## Refresh with rotation\n\n${table(['Store', 'refreshes/s', 'p50', 'p99'], rows)}\n\n\`coatcheck serve\`, ${result.families} refresh families refreshing in a loop (each refresh rotates the token and signs a new ES256 access token); ${result.rounds} round(s) of ${result.seconds} s.`;
 }
 
+/**
+ * Which timing the 1M-against-1k target compares, per store. SQLite answers in-process: one lookup
+ * at a time is its cost, and the p50 keeps a GC pause or a first page read out of it. A Redis
+ * lookup one at a time is mostly the two processes waking each other: on a 2-vCPU VM the same GET
+ * took 11 µs or 75 µs (p50) depending on where the scheduler put them, whatever Redis holds. With
+ * 32 lookups in flight nobody sleeps between them, so what remains is the work of a lookup.
+ */
+export const SCALE_METRIC = {
+  Redis: { key: 'busyUs', label: '32 in flight' },
+  SQLite: { key: 'p50Us', label: 'p50' },
+};
+
 function scaleSection(result) {
   const first = new Map();
   const rows = result.rows.map((row) => {
-    if (row.skip) return [row.store, row.skip, '', '', '', '', ''];
-    // Ratios of the p50: a handful of slow lookups (a GC pause, the first pages read) can move the
-    // mean of 5,000 by a third (one run's 1k mean was 6.67 µs beside a p50 of 4.24 and a p99 of 5.45).
-    if (!first.has(row.store)) first.set(row.store, row.p50Us);
+    if (row.skip) return [row.store, row.skip, '', '', '', '', '', '', ''];
+    if (!first.has(row.store)) first.set(row.store, row);
+    const base = first.get(row.store);
     return [
       row.store,
       formatNumber(row.sessions),
       formatDuration(row.meanUs * 1000),
       formatDuration(row.p50Us * 1000),
       formatDuration(row.p99Us * 1000),
-      formatRatio(row.p50Us / first.get(row.store)),
+      formatRatio(row.p50Us / base.p50Us),
+      formatDuration(row.busyUs * 1000),
+      formatRatio(row.busyUs / base.busyUs),
       formatNumber(row.bytesPerSession, 0),
     ];
   });
-  return `## Session lookup as sessions grow\n\n${table(
-    ['Store', 'Sessions', 'lookup (mean)', 'p50', 'p99', 'p50 vs 1k', 'bytes/session'],
-    rows,
-  )}\n\nstore.sessions.findBySecretHash on ${result.lookups} random live sessions per size. Bytes: Redis \`used_memory\` growth (the session hash, its two index keys, the user's session set and the expiry entry); SQLite, the pages of the sessions table and its indexes (dbstat).`;
+  return `## Session lookup as sessions grow
+
+${table(
+  [
+    'Store',
+    'Sessions',
+    'one at a time: mean',
+    'p50',
+    'p99',
+    'p50 vs 1k',
+    '32 in flight: per lookup',
+    'vs 1k',
+    'bytes/session',
+  ],
+  rows,
+)}
+
+store.sessions.findBySecretHash on ${result.lookups} random live sessions per size, first one at a time, then with 32 lookups outstanding (wall time over lookups). The target compares ${Object.entries(
+    SCALE_METRIC,
+  )
+    .map(([store, metric]) => `${store}'s ${metric.label}`)
+    .join(
+      ' and ',
+    )} (docs/performance.md says why). Bytes: Redis \`used_memory\` growth (the session hash, its two index keys, the user's session set and the expiry entry); SQLite, the pages of the sessions table and its indexes (dbstat).`;
 }
 
 function targets(results) {
@@ -175,14 +208,10 @@ function targets(results) {
       const list = results.scale.rows.filter((r) => r.store === store && !r.skip);
       const small = list.find((r) => r.sessions === 1_000);
       const big = list.find((r) => r.sessions === 1_000_000);
-      if (small && big)
-        rows.push([
-          `${store} lookup at 1M ≤ 1.5x of 1k (p50)`,
-          formatRatio(big.p50Us / small.p50Us),
-          check(big.p50Us / small.p50Us <= 1.5),
-        ]);
-      else if (small)
-        rows.push([`${store} lookup at 1M ≤ 1.5x of 1k (p50)`, 'not measured (--quick stops at 100k)', 'n/a']);
+      const { key, label } = SCALE_METRIC[store];
+      const name = `${store} lookup at 1M ≤ 1.5x of 1k (${label})`;
+      if (small && big) rows.push([name, formatRatio(big[key] / small[key]), check(big[key] / small[key] <= 1.5)]);
+      else if (small) rows.push([name, 'not measured (--quick stops at 100k)', 'n/a']);
     }
   }
   return `## Targets\n\n${table(['Target', 'Measured', ''], rows)}`;
