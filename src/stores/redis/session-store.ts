@@ -29,8 +29,8 @@ export function createRedisSessionStore(context: RedisContext): SessionStore {
   }
 
   // The cookie check runs on every request: one round trip (a script that follows the index entry)
-  // instead of two, until Redis refuses the script for reading across slots (Redis Cluster, or a
-  // proxy that enforces Cluster's rules); from then on, the index and the session are read apart.
+  // instead of two, until Redis refuses the script for reading across slots (Redis Cluster, a proxy
+  // that enforces Cluster's rules); from then on, the index and the session are read apart.
   let followIndexInScript = true;
 
   async function readBySecret(secretHash: string): Promise<SessionRecord | null> {
@@ -189,9 +189,12 @@ export function createRedisSessionStore(context: RedisContext): SessionStore {
   };
 }
 
-/** Redis Cluster (and proxies in front of one) refuse a script that reaches a key in another slot. */
+/**
+ * Redis Cluster (and proxies in front of one) refuse a script that reaches a key in another slot;
+ * some Redis-compatible servers refuse any key a script did not declare.
+ */
 function isCrossSlotRefusal(error: unknown): boolean {
-  return error instanceof Error && /CROSSSLOT|hash to the same slot|non local key/i.test(error.message);
+  return error instanceof Error && /CROSSSLOT|hash to the same slot|non local key|undeclared key/i.test(error.message);
 }
 
 function byCreatedAtThenId(a: SessionRecord, b: SessionRecord): number {
