@@ -87,6 +87,41 @@ describe.runIf(available)('redis cookie read', () => {
     expect(await store.sessions.findBySecretHash(session.secretHash ?? '')).toEqual(session);
   });
 
+  it('splits the index entry at its last colon, so a user id may contain colons (script and fallback)', async () => {
+    const session = makeSession('org:1:usr_a');
+    await store.sessions.create(session);
+    expect(await store.sessions.findBySecretHash(session.secretHash ?? '')).toEqual(session);
+    const { redis } = fixture.redisStores();
+    vi.spyOn(redis, 'evalsha').mockRejectedValueOnce(new ReplyError('CROSSSLOT Keys do not hash to the same slot'));
+    expect(await store.sessions.findBySecretHash(session.secretHash ?? '')).toEqual(session);
+  });
+
+  it('reports a key of the wrong type as the store being unavailable, and keeps the one-trip read', async () => {
+    const p = fixture.prefix;
+    await admin.hset(`${p}:sh:index-is-a-hash`, 'a', 'b');
+    await admin.set(`${p}:sh:session-is-a-string`, 'usr_w:ses_w');
+    await admin.set(`${p}:{u:usr_w}:ses:ses_w`, 'not a hash');
+    for (const hash of ['index-is-a-hash', 'session-is-a-string']) {
+      await expect(store.sessions.findBySecretHash(hash)).rejects.toBeInstanceOf(StoreUnavailableError);
+    }
+    const session = await cookieSession();
+    const names = commandsSent();
+    expect(await store.sessions.findBySecretHash(session.secretHash ?? '')).toEqual(session);
+    expect(names()).toEqual(['evalsha']);
+  });
+
+  it("reports a reply that is not the script's as the store being unavailable, never as no session", async () => {
+    const session = await cookieSession();
+    const { redis } = fixture.redisStores();
+    // Only a misbehaving server or proxy answers so; a real Redis cannot be made to.
+    for (const reply of ['OK', [], ['usr_a:ses_b'], [1, []]]) {
+      vi.spyOn(redis, 'evalsha').mockResolvedValueOnce(reply);
+      await expect(store.sessions.findBySecretHash(session.secretHash ?? '')).rejects.toBeInstanceOf(
+        StoreUnavailableError,
+      );
+    }
+  });
+
   // The refusals of Redis 7 Cluster, Redis 6 Cluster, a cluster proxy and a server that wants
   // every key declared. This server is not a cluster, so the refusal is injected.
   it.each([

@@ -69,7 +69,7 @@ return sessions
  * KEYS: secretIndex. ARGV: the session key's parts around the user id and the session id (see
  * \`Keys.sessionKeyParts\`). Returns \`{ref, fields}\` of the session the index entry names, or nil.
  * The session key is derived, not declared, and lives in another slot: this is the one script that
- * Redis Cluster refuses, so the store falls back to two reads there (see \`findBySecretHash\`).
+ * Redis Cluster refuses, so the store falls back to two reads there (see \`readBySecret\`).
  */
 export const findBySecretScript = defineScript(`
 local ref = redis.call('GET', KEYS[1])

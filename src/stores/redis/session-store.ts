@@ -39,9 +39,12 @@ export function createRedisSessionStore(context: RedisContext): SessionStore {
       try {
         const reply = await runScript(redis, findBySecretScript, [index], keys.sessionKeyParts);
         if (reply === null) return null;
-        const [value, fields] = Array.isArray(reply) ? (reply as unknown[]) : [];
-        const ref = decodeRef(typeof value === 'string' ? value : null);
-        return ref === null ? null : toSession(ref, toFields(fields));
+        // Anything but {ref, fields} is not our script's answer: a failure, never "no session".
+        if (!Array.isArray(reply) || reply.length !== 2 || typeof reply[0] !== 'string') {
+          throw new Error('Unexpected reply from Redis');
+        }
+        const ref = decodeRef(reply[0]);
+        return ref === null ? null : toSession(ref, toFields(reply[1]));
       } catch (error) {
         if (!isCrossSlotRefusal(error)) throw error;
         followIndexInScript = false;
