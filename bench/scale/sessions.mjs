@@ -48,12 +48,17 @@ function session(i) {
   };
 }
 
+const randomPicks = (count) =>
+  Array.from({ length: LOOKUPS }, () => session(Math.floor(Math.random() * count)).secretHash);
+
 /**
  * Times `lookup` on random sessions among the first `count`, in µs: one at a time (mean, p50, p99),
- * then with `IN_FLIGHT` lookups outstanding (wall time per lookup).
+ * then, on a fresh draw of sessions (so none is still in a cache from the first pass), with
+ * `IN_FLIGHT` lookups outstanding: wall time over lookups, the inverse of throughput.
+ * `serverUs`, when given, reads the server's own time spent on those lookups (Redis).
  */
-async function timeLookups(count, lookup) {
-  const picks = Array.from({ length: LOOKUPS }, () => session(Math.floor(Math.random() * count)).secretHash);
+async function timeLookups(count, lookup, { serverUs } = {}) {
+  const picks = randomPicks(count);
   const found = async (hash) => {
     if (!(await lookup(hash))) throw new Error('a populated session was not found');
   };
@@ -66,18 +71,34 @@ async function timeLookups(count, lookup) {
     times.push((performance.now() - t0) * 1000);
   }
   const meanUs = ((performance.now() - started) * 1000) / LOOKUPS;
+  const busyPicks = randomPicks(count);
+  const serverBefore = await serverUs?.();
   const busyStarted = performance.now();
   let next = 0;
   const worker = async () => {
-    while (next < picks.length) await found(picks[next++]);
+    while (next < busyPicks.length) await found(busyPicks[next++]);
   };
   await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  const busyUs = ((performance.now() - busyStarted) * 1000) / LOOKUPS;
+  const serverAfter = await serverUs?.();
   return {
     meanUs,
     p50Us: percentile(times, 50),
     p99Us: percentile(times, 99),
-    busyUs: ((performance.now() - busyStarted) * 1000) / LOOKUPS,
+    busyUs,
+    ...(serverBefore && serverAfter.calls > serverBefore.calls
+      ? { serverUs: (serverAfter.usec - serverBefore.usec) / (serverAfter.calls - serverBefore.calls) }
+      : {}),
   };
+}
+
+/**
+ * Redis's own time in the cookie lookup's script (INFO commandstats): calls and microseconds so
+ * far. The script's time includes the GET and HGETALL it runs; nothing else calls EVALSHA here.
+ */
+async function evalshaStats(admin) {
+  const match = /cmdstat_evalsha:calls=(\d+),usec=(\d+)/.exec(await admin.info('commandstats'));
+  return match ? { calls: Number(match[1]), usec: Number(match[2]) } : { calls: 0, usec: 0 };
 }
 
 async function redisScale() {
@@ -117,7 +138,9 @@ async function redisScale() {
         store: 'Redis',
         sessions: size,
         bytesPerSession: bytes,
-        ...(await timeLookups(size, (hash) => stores.sessions.findBySecretHash(hash))),
+        ...(await timeLookups(size, (hash) => stores.sessions.findBySecretHash(hash), {
+          serverUs: () => evalshaStats(admin),
+        })),
       });
     }
   } finally {
