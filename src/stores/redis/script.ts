@@ -13,7 +13,8 @@ export function defineScript(source: string): Script {
 
 /**
  * Runs a script atomically. Every key it names (and, where noted, every key it derives) carries the
- * same `{u:<userId>}` hash tag, so the script runs on one Cluster slot.
+ * same `{u:<userId>}` hash tag, so the script runs on one Cluster slot; the one exception, the
+ * cookie lookup's script, has a two-read fallback for Cluster (see `readBySecret`).
  */
 export async function runScript(
   redis: Redis,

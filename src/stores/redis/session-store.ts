@@ -6,8 +6,8 @@ import { sessionFields, strings, toFields, toSession } from './records.js';
 import { runScript, ttlMs } from './script.js';
 import {
   createSessionScript,
-  findBySecretScript,
   deleteUserSessionsScript,
+  findBySecretScript,
   listUserSessionsScript,
   removeSessionScript,
   touchScript,
