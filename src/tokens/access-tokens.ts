@@ -126,9 +126,10 @@ export class AccessTokens {
    * and `exp` and `nbf` follow jose's rule with at most 30 s of tolerance. A test compares every
    * verdict with jose's `jwtVerify`.
    *
-   * A token verified before is found by its exact text in a bounded cache, and passes again only
-   * while the key that verified it is still that `kid`'s key and, by the injected clock, it is still
-   * current. Revocation is not decided here: strict routes check the session on every request.
+   * A token verified twice before is found by its exact text in a bounded cache (the first
+   * verification only remembers its fingerprint), and passes again only while the key that
+   * verified it is still that `kid`'s key and, by the injected clock, it is still current.
+   * Revocation is not decided here: strict routes check the session on every request.
    */
   async verify(token: string): Promise<AccessTokenClaims | null> {
     const { ring, clock } = this.#options;
@@ -150,7 +151,7 @@ export class AccessTokens {
     if (payload === null || repeatsAKey(shape.payloadJson, payload)) return null;
     const checked = toClaims(payload, this.#options);
     if (checked === null || !isCurrent(checked.claims, checked.nbf, now)) return null;
-    this.#cache.set(token, {
+    this.#cache.offer(token, {
       claims: checked.claims,
       nbf: checked.nbf,
       kid: key.kid,

@@ -19,12 +19,19 @@ interface Node<Entry> {
  * share a slot (the newer one keeps it), and only a token that verified is ever put in one.
  * Recency is a linked list beside it: re-inserting into a `Map` to move a key to the end, the
  * usual shortcut, leaves holes that V8 scans over, and costs tens of microseconds per hit. Once
- * full, the oldest node is reused for the newest entry, so a stream of new tokens allocates
- * nothing here.
+ * full, the oldest node is reused for the newest entry.
+ *
+ * `offer` admits a token on its second verification, not its first: a table of fingerprints (32
+ * bits of the token's last characters, in slots twice as many as the entries) remembers the tokens
+ * verified once. A token seen only once (a client that makes one call per token, a stream of
+ * distinct tokens) then stores nothing and displaces no entry of a client that reuses its token.
+ * A fingerprint decides only whether a verified token is kept: a collision keeps one that was seen
+ * once, or makes one wait for a third verification, and never lets any text pass unverified.
  */
 export class VerifiedTokenCache<Entry> {
   readonly #nodes = new Map<string, Node<Entry>>();
   readonly #maxEntries: number;
+  readonly #seenOnce: Uint32Array;
   #newest: Node<Entry> | null = null;
   #oldest: Node<Entry> | null = null;
 
@@ -33,6 +40,7 @@ export class VerifiedTokenCache<Entry> {
       throw new TypeError('coatcheck: the verified-token cache size must be a whole number >= 0');
     }
     this.#maxEntries = maxEntries;
+    this.#seenOnce = new Uint32Array(maxEntries === 0 ? 0 : 2 ** Math.ceil(Math.log2(2 * maxEntries)));
   }
 
   get size(): number {
@@ -49,6 +57,19 @@ export class VerifiedTokenCache<Entry> {
     return node.entry;
   }
 
+  /**
+   * Keeps a token that just verified if it verified once before (its fingerprint is remembered);
+   * otherwise remembers its fingerprint only.
+   */
+  offer(token: string, entry: Entry): void {
+    if (this.#maxEntries === 0) return;
+    const print = fingerprintOf(token);
+    const slot = print & (this.#seenOnce.length - 1);
+    if (this.#seenOnce[slot] === print) this.set(token, entry);
+    else this.#seenOnce[slot] = print;
+  }
+
+  /** Keeps a token, whether or not it was offered before. */
   set(token: string, entry: Entry): void {
     if (this.#maxEntries === 0) return;
     const key = keyOf(token);
@@ -100,7 +121,17 @@ export class VerifiedTokenCache<Entry> {
 }
 
 const KEY_LENGTH = 32;
+const PRINTED_CHARACTERS = 8;
 
 function keyOf(token: string): string {
   return token.slice(-KEY_LENGTH);
+}
+
+/** FNV-1a over the token's last characters (its signature's), never 0 (an empty slot). */
+function fingerprintOf(token: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = Math.max(0, token.length - PRINTED_CHARACTERS); i < token.length; i++) {
+    hash = Math.imul(hash ^ token.charCodeAt(i), 0x01000193);
+  }
+  return (hash | 1) >>> 0;
 }

@@ -58,4 +58,55 @@ describe('VerifiedTokenCache', () => {
     cache.set(token, 1);
     expect(cache.get(['a'.repeat(20), 'b'.repeat(20)].join('.'))).toBe(1);
   });
+
+  describe('offer: a token is kept on its second verification', () => {
+    const token = (n: number) => `header.payload-${n}.${n.toString(36).padStart(43, 'x')}`;
+
+    it('remembers a first offer without keeping it, keeps the second', () => {
+      const cache = new VerifiedTokenCache<number>(10);
+      cache.offer(token(1), 1);
+      expect(cache.size).toBe(0);
+      expect(cache.get(token(1))).toBeUndefined();
+      cache.offer(token(1), 2);
+      expect(cache.size).toBe(1);
+      expect(cache.get(token(1))).toBe(2);
+    });
+
+    it('keeps nothing of a stream of tokens each offered once, so the kept ones stay', () => {
+      const cache = new VerifiedTokenCache<number>(3);
+      cache.offer(token(0), 0);
+      cache.offer(token(0), 0);
+      for (let n = 1; n <= 1000; n++) cache.offer(token(n), n);
+      expect(cache.size).toBe(1);
+      expect(cache.get(token(0))).toBe(0);
+    });
+
+    it('still evicts the least recently used among tokens offered twice', () => {
+      const cache = new VerifiedTokenCache<number>(2);
+      for (const n of [1, 2, 3]) {
+        cache.offer(token(n), n);
+        cache.offer(token(n), n);
+      }
+      expect(cache.size).toBe(2);
+      expect([cache.get(token(1)), cache.get(token(2)), cache.get(token(3))]).toEqual([undefined, 2, 3]);
+    });
+
+    it('keeps a token only for its own text, even when a fingerprint matches', () => {
+      const cache = new VerifiedTokenCache<number>(10);
+      const signature = 's'.repeat(43);
+      // Same last characters, so the same fingerprint: the second is kept, under its own text only.
+      cache.offer(`header.payload.${signature}`, 1);
+      cache.offer(`header.other.${signature}`, 2);
+      expect(cache.get(`header.other.${signature}`)).toBe(2);
+      expect(cache.get(`header.payload.${signature}`)).toBeUndefined();
+    });
+
+    it('keeps nothing and remembers nothing when the size is 0', () => {
+      const cache = new VerifiedTokenCache<number>(0);
+      cache.offer(token(1), 1);
+      cache.offer(token(1), 1);
+      expect(cache.size).toBe(0);
+      expect(cache.get(token(1))).toBeUndefined();
+    });
+  });
 });
