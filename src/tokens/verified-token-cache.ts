@@ -21,12 +21,13 @@ interface Node<Entry> {
  * usual shortcut, leaves holes that V8 scans over, and costs tens of microseconds per hit. Once
  * full, the oldest node is reused for the newest entry.
  *
- * `offer` admits a token on its second verification, not its first: a table of fingerprints (32
- * bits of the token's last characters, in slots twice as many as the entries) remembers the tokens
- * verified once. A token seen only once (a client that makes one call per token, a stream of
- * distinct tokens) then stores nothing and displaces no entry of a client that reuses its token.
- * A fingerprint decides only whether a verified token is kept: a collision keeps one that was seen
- * once, or makes one wait for a third verification, and never lets any text pass unverified.
+ * `offer` admits a token on its second verification, not its first: a table of fingerprints (31
+ * bits of the token's last characters, in at least twice as many slots as entries) remembers the
+ * tokens verified once. A token seen only once (a client that makes one call per token, a stream
+ * of distinct tokens) then stores nothing and evicts no token already kept. Another token's
+ * fingerprint written into the same slot between two verifications makes a token wait for a later
+ * one; a fingerprint that matches by chance keeps a token seen once. Either way a fingerprint
+ * decides only whether a verified token is kept, and never lets any text pass unverified.
  */
 export class VerifiedTokenCache<Entry> {
   readonly #nodes = new Map<string, Node<Entry>>();
@@ -64,7 +65,8 @@ export class VerifiedTokenCache<Entry> {
   offer(token: string, entry: Entry): void {
     if (this.#maxEntries === 0) return;
     const print = fingerprintOf(token);
-    const slot = print & (this.#seenOnce.length - 1);
+    // Bit 0 of every fingerprint is set (0 marks an empty slot): the slot comes from the bits above.
+    const slot = (print >>> 1) & (this.#seenOnce.length - 1);
     if (this.#seenOnce[slot] === print) this.set(token, entry);
     else this.#seenOnce[slot] = print;
   }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
 import { VerifiedTokenCache } from '../../src/tokens/verified-token-cache.js';
 
 describe('VerifiedTokenCache', () => {
@@ -99,6 +100,20 @@ describe('VerifiedTokenCache', () => {
       cache.offer(`header.other.${signature}`, 2);
       expect(cache.get(`header.other.${signature}`)).toBe(2);
       expect(cache.get(`header.payload.${signature}`)).toBeUndefined();
+    });
+
+    it('spreads fingerprints over every slot of its table', () => {
+      // 1,000 tokens offered twice into a table of 2,048 slots: a token is kept unless another
+      // token's fingerprint took its slot in between. These tokens: 616 kept with every slot in
+      // use, 384 with half of them (a slot taken from the bit every fingerprint has set).
+      const cache = new VerifiedTokenCache<number>(1_000);
+      const tokens = Array.from(
+        { length: 1_000 },
+        (_, n) => `header.payload.${createHash('sha256').update(String(n)).digest('base64url')}`,
+      );
+      for (const t of tokens) cache.offer(t, 0);
+      for (const t of tokens) cache.offer(t, 0);
+      expect(cache.size).toBeGreaterThan(500);
     });
 
     it('keeps nothing and remembers nothing when the size is 0', () => {
