@@ -4,8 +4,10 @@
 //
 // coatcheck cold: a token seen for the first time (one of many issued beforehand, each verified
 // once: coatcheck keeps a token on its second verification, so a token met again could be a cache
-// hit), read through just before it is timed, as a server has just read it off the socket. Warm: the same token again. jose, jsonwebtoken (PEM passed per call, as usually written)
-// and fast-jwt cycle through a pool of tokens, as the floor does (they keep nothing between calls).
+// hit), read through before its call or its batch of calls, so it is in cache, as a token a server
+// has just read off the socket is. Warm: the same token again. jose, jsonwebtoken (PEM passed per
+// call, as usually written) and fast-jwt cycle through a pool of tokens, as the floor does (they
+// keep nothing between calls).
 import { createHmac, KeyObject, sign as cryptoSign, timingSafeEqual, verify as cryptoVerify } from 'node:crypto';
 import { createSigner, createVerifier } from 'fast-jwt';
 import { jwtVerify, SignJWT } from 'jose';
@@ -279,6 +281,6 @@ emit({
   pool: POOL,
   note:
     `Median of ${ROUNDS} round(s) of mitata's p50 per operation; the ratio is the median of each round's ` +
-    `ratio to that round's floor. Cold verifies a token it has never seen, read through just before ` +
-    `the call; the floor and the other libraries cycle through ${POOL} tokens.`,
+    `ratio to that round's floor. Cold verifies a token it has never seen, read through before its ` +
+    `call (or its batch of calls); the floor and the other libraries cycle through ${POOL} tokens.`,
 });
