@@ -252,7 +252,7 @@ async function freshTokens(access, subject, alg) {
   const ns = ((performance.now() - started) * 1e6) / COLD_PROBE;
   const fastest = ns / COLD_SPARE;
   const calls = (batch) => batch * Math.max(12, Math.ceil(OPTIONS.min_cpu_time / (fastest * batch)) + 1);
-  // Plus a batch a round: mitata may start one more sample than the time alone asks for.
+  // And a batch a round to spare, beyond what the probe predicts.
   const count = ROUNDS * (3 + Math.max(calls(1), calls(4_096)) + 4_096);
   log(`${alg}: issuing ${count} tokens for the cold row (${(ns / 1000).toFixed(1)} µs a first sight)`);
   const tokens = Array.from({ length: count }, () => access.issue(subject).token);
