@@ -521,7 +521,7 @@ describe.each(['ES256', 'EdDSA', 'RS256', 'HS256'] as const)(
           const token = buildToken(world, spec, t0);
           const expected0 = await reference(world, token, t0);
           expect(await world.cold.verify(token)).toEqual(expected0);
-          // Twice: a token is kept on its second verification, so the call at t1 is a cache hit.
+          // Twice: a token is kept on its second verification, so one accepted now is a cache hit at t1.
           expect(await world.cached.verify(token)).toEqual(expected0);
           expect(await world.cached.verify(token)).toEqual(expected0);
           if (expected0 === null && (await withoutShapeRules(world, token, t0))) {
