@@ -1,11 +1,10 @@
 // HTTP throughput: GET of a protected route, each server in its own process, autocannon in
-// another (bench/http/cannon.mjs). The no-auth ceiling's server stays up for the round and is
-// measured before the first variant and after every one; each variant's server is started, logged
-// in over HTTP, warmed up, measured and stopped between two of those ceiling measurements, and is
-// compared with their mean, so a machine that drifts busier or quieter across the pair affects
-// both sides alike. One variant is the ceiling's own server again, started fresh like the others:
-// its share is the method's own error in that run. Rounds repeat (the starting variant rotates);
-// medians are reported, ratios as medians of the rounds'.
+// another (bench/http/cannon.mjs). Per variant: measure the no-auth ceiling (its server stays up for
+// the round), then start the variant's server, log in over HTTP, warm up, measure, stop: each
+// comparison back to back, so a machine that gets busier or quieter affects both sides. Rounds
+// repeat (the starting variant rotates); medians are reported, ratios as medians of the pairs'.
+// One variant is the ceiling's own server again, started fresh and measured like the others: an
+// identical server, so its share is the method's own error in that run (docs/performance.md).
 /* global fetch -- Node 20 has it; the lint config lists only a few globals for .mjs */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -159,31 +158,27 @@ const services = await probeServices();
 const [CEILING, ...others] = VARIANTS;
 const runnable = others.filter((variant) => !variant.needs || services[variant.needs].ok);
 const results = new Map([[CEILING.id, []], ...runnable.map((variant) => [variant.id, []])]);
-// Each variant's measurement sits between two of the ceiling's; its reference is their mean.
+// Each variant's measurement comes right after one of the ceiling, whose server stays up for the round.
 const ceilings = new Map(runnable.map((variant) => [variant.id, []]));
 for (let round = 0; round < ROUNDS; round++) {
   const order = [...runnable.slice(round % runnable.length), ...runnable.slice(0, round % runnable.length)];
   const ceiling = await start(CEILING);
   try {
     await load(ceiling, CEILING.name, WARMUP_SECONDS);
-    let before = await load(ceiling, CEILING.name, 0);
-    results.get(CEILING.id).push(before);
     for (const variant of order) {
+      const before = await load(ceiling, CEILING.name, 0);
+      results.get(CEILING.id).push(before);
+      ceilings.get(variant.id).push(before);
       const server = await start(variant);
-      let result;
       try {
-        result = await load(server, variant.name, WARMUP_SECONDS);
+        const result = await load(server, variant.name, WARMUP_SECONDS);
+        results.get(variant.id).push(result);
+        log(
+          `round ${round + 1}/${ROUNDS}: ${variant.name}: ${Math.round(result.rps)} req/s (ceiling just before: ${Math.round(before.rps)})`,
+        );
       } finally {
         await server.close();
       }
-      const after = await load(ceiling, CEILING.name, 0);
-      results.get(variant.id).push(result);
-      results.get(CEILING.id).push(after);
-      ceilings.get(variant.id).push({ rps: (before.rps + after.rps) / 2 });
-      log(
-        `round ${round + 1}/${ROUNDS}: ${variant.name}: ${Math.round(result.rps)} req/s (ceiling before and after: ${Math.round(before.rps)}, ${Math.round(after.rps)})`,
-      );
-      before = after;
     }
   } finally {
     await ceiling.close();
@@ -232,7 +227,7 @@ const summary = (id) => {
     p99: median(list.map((r) => r.p99)),
   };
 };
-/** Each measurement of `id` over the mean of the ceiling's measurements on either side of it. */
+/** Each measurement of `id` over the ceiling measured just before it. */
 const shares = (id) => results.get(id)?.map((result, index) => result.rps / ceilings.get(id)[index].rps);
 /** The median of `id`'s shares of the ceiling, or of its shares over `other`'s in the same round. */
 const ratio = (id, other) => {

@@ -79,7 +79,7 @@ function httpSection(result) {
   return `## HTTP: GET of a protected route\n\n${table(
     ['Server', 'req/s (median)', 'p50', 'p99', 'of ceiling', "vs seeds' stack", 'runs'],
     rows,
-  )}\n\nEach server in its own process, autocannon in another: ${s.connections} connections, ${s.warmupSeconds} s warm-up, then ${s.seconds} s measured. The no-auth ceiling's server stays up for the round and is measured before the first variant and after each one; each variant is compared with the mean of the two ceiling measurements around it, so drift across the pair affects both sides alike. ${s.rounds} round(s), the starting variant rotating; medians of req/s and of the rounds' ratios. The ceiling row lists every one of its measurements. The control row is the ceiling's own server, started fresh and measured like every variant: its distance from 100% is this run's own error on every share.${strictSection(result)}`;
+  )}\n\nEach server in its own process, autocannon in another: ${s.connections} connections, ${s.warmupSeconds} s warm-up, then ${s.seconds} s measured. Each variant is measured right after the no-auth ceiling (whose server stays up for the round), so each ratio compares two measurements taken back to back; ${s.rounds} round(s), the starting variant rotating; medians of req/s and of the per-pair ratios. The ceiling row lists every one of its measurements. The control row is the ceiling's own server, started fresh and measured like every variant: an identical server, so its distance from 100% shows how far this run's method and noise move a share.${strictSection(result)}`;
 }
 
 function strictSection(result) {
@@ -191,7 +191,7 @@ function targets(results) {
   }
   const http = results.http;
   if (http) {
-    // The control (the ceiling's server, fresh) beside each share: it shows the method's own error.
+    // The control (the ceiling's server, fresh) beside each share: how far method and noise move one.
     const control = http.rows.find((r) => r.id === 'ceiling-again' && !r.skip);
     const besideControl = control ? ` (control: ${precisePercent(control.ofCeiling)})` : '';
     for (const row of http.rows.filter((r) => r.target)) {
