@@ -3,8 +3,9 @@
 // the round), then start the variant's server, log in over HTTP, warm up, measure, stop: each
 // comparison back to back, so a machine that gets busier or quieter affects both sides. Rounds
 // repeat (the starting variant rotates); medians are reported, ratios as medians of the pairs'.
-// One variant is the ceiling's own server again, started fresh and measured like the others: an
-// identical server, so its share is the method's own error in that run (docs/performance.md).
+// One variant, the control, is the ceiling's own server again, started fresh and measured like the
+// others: an identical server, so its share shows how far the method and the machine's noise move
+// a share in that run (docs/performance.md, "The HTTP shares themselves").
 /* global fetch -- Node 20 has it; the lint config lists only a few globals for .mjs */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
