@@ -1,7 +1,12 @@
 import { AccountManager, type RegisterInput } from './core/accounts.js';
 import { resolveOptions, type AuthOptions, type ResolvedOptions } from './core/options.js';
 import { SessionManager } from './core/sessions.js';
-import { authenticateRequest, type AuthOutcome, type RequestFacts } from './http/authenticate.js';
+import {
+  authenticateKnownRequest,
+  authenticateRequest,
+  type AuthOutcome,
+  type RequestFacts,
+} from './http/authenticate.js';
 import { createRefreshCookie } from './http/refresh-cookie.js';
 import { resolveTokenOptions } from './tokens/options.js';
 import { TokenService } from './tokens/token-service.js';
@@ -30,6 +35,11 @@ export interface Auth {
    * the CSRF rule. `strict` also refuses access tokens of revoked sessions.
    */
   authenticate(request: RequestFacts, options?: { strict?: boolean }): Promise<AuthOutcome>;
+  /**
+   * `authenticate`'s outcome when it is known without waiting (a bearer token verified before),
+   * else `undefined`. Guards try it first so that most requests cost no promise.
+   */
+  authenticateKnown(request: RequestFacts, options?: { strict?: boolean }): AuthOutcome | undefined;
   /** Creates a user (for operators: CLI, seeding, admin code). */
   createUser(input: RegisterInput): Promise<UserRecord>;
   /** Changes a user's role; takes effect on their next request, since every request reads the user. */
@@ -113,6 +123,8 @@ export function createAuth(options: AuthOptions): Auth {
     handle: handler.handle,
     owns: handler.owns,
     authenticate: (request, settings = {}) => authenticateRequest(request, deps, { strict: settings.strict ?? false }),
+    authenticateKnown: (request, settings = {}) =>
+      authenticateKnownRequest(request, deps, { strict: settings.strict ?? false }),
     createUser: (input) => accounts.register(input),
     async setRole(userId, role) {
       const changed = await accounts.setRole(userId, role);

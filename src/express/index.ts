@@ -1,7 +1,7 @@
 import type { NextFunction, Request as ExpressRequest, RequestHandler, Response as ExpressResponse } from 'express';
 import type { Auth } from '../create-auth.js';
 import { StoreUnavailableError } from '../core/errors.js';
-import type { Identity } from '../http/authenticate.js';
+import type { AuthOutcome, Identity, RequestFacts } from '../http/authenticate.js';
 import { MAX_BODY_BYTES } from '../http/body.js';
 import { problem, securityHeaders } from '../http/respond.js';
 import { headerOf, normalizeAddress, sendWebResponse, toWebRequest } from './web-bridge.js';
@@ -84,15 +84,12 @@ export function requireAuth(auth: Auth, options: RequireAuthOptions = {}): Reque
     await sendWebResponse(res, response);
   };
 
-  return async (req: ExpressRequest, res: ExpressResponse, next: NextFunction): Promise<void> => {
-    let outcome;
-    try {
-      outcome = await auth.authenticate({ method: req.method, header: (name) => headerOf(req, name) }, { strict });
-    } catch (error) {
-      if (error instanceof StoreUnavailableError) return refuse(res, problem('store_unavailable'));
-      next(error);
-      return;
-    }
+  const conclude = (
+    req: ExpressRequest,
+    res: ExpressResponse,
+    next: NextFunction,
+    outcome: AuthOutcome,
+  ): Promise<void> | undefined => {
     if (!outcome.ok) {
       const response = problem(outcome.code, { bearerRejected: outcome.code === 'invalid_token' });
       if (outcome.clearSessionCookie) response.headers.append('Set-Cookie', auth.sessionCookie.clear());
@@ -101,6 +98,33 @@ export function requireAuth(auth: Auth, options: RequireAuthOptions = {}): Reque
     if (roles && !roles.has(outcome.identity.role)) return refuse(res, problem('forbidden'));
     req.auth = outcome.identity;
     next();
+    return undefined;
+  };
+
+  const authenticateThenConclude = async (
+    req: ExpressRequest,
+    res: ExpressResponse,
+    next: NextFunction,
+    facts: RequestFacts,
+  ): Promise<void> => {
+    let outcome;
+    try {
+      outcome = await auth.authenticate(facts, { strict });
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) return refuse(res, problem('store_unavailable'));
+      next(error);
+      return;
+    }
+    return conclude(req, res, next, outcome);
+  };
+
+  // Not an async function: a bearer token seen before is decided at once, and that request then
+  // goes on without a promise (Express attaches a handler to any promise returned).
+  return (req: ExpressRequest, res: ExpressResponse, next: NextFunction): Promise<void> | undefined => {
+    const facts: RequestFacts = { method: req.method, header: (name) => headerOf(req, name) };
+    const known = auth.authenticateKnown(facts, { strict });
+    if (known !== undefined) return conclude(req, res, next, known);
+    return authenticateThenConclude(req, res, next, facts);
   };
 }
 

@@ -132,16 +132,10 @@ export class AccessTokens {
    * Revocation is not decided here: strict routes check the session on every request.
    */
   async verify(token: string): Promise<AccessTokenClaims | null> {
+    const decided = this.verifyKnown(token);
+    if (decided !== undefined) return decided;
     const { ring, clock } = this.#options;
     const now = clock.now();
-    const cached = this.#cache.get(token);
-    if (cached !== undefined) {
-      const key = ring.peek(cached.kid);
-      if (key !== undefined && key.verificationKey === cached.verificationKey && isLive(key, now)) {
-        return isCurrent(cached.claims, cached.nbf, now) ? copyOf(cached.claims) : null;
-      }
-      this.#cache.delete(token);
-    }
     const shape = readTokenShape(token);
     if (shape === null) return null;
     const known = ring.peek(shape.kid);
@@ -158,6 +152,23 @@ export class AccessTokens {
       verificationKey: key.verificationKey,
     });
     return copyOf(checked.claims);
+  }
+
+  /**
+   * `verify` for a token found in the cache, without waiting: its claims, or `null` when it is no
+   * longer current. `undefined` when the cache cannot decide (not kept, or its key changed): then
+   * only `verify` can.
+   */
+  verifyKnown(token: string): AccessTokenClaims | null | undefined {
+    const cached = this.#cache.get(token);
+    if (cached === undefined) return undefined;
+    const now = this.#options.clock.now();
+    const key = this.#options.ring.peek(cached.kid);
+    if (key !== undefined && key.verificationKey === cached.verificationKey && isLive(key, now)) {
+      return isCurrent(cached.claims, cached.nbf, now) ? copyOf(cached.claims) : null;
+    }
+    this.#cache.delete(token);
+    return undefined;
   }
 
   #verifierFor(key: LoadedKey): PayloadVerifier {

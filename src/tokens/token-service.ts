@@ -2,7 +2,7 @@ import type { ResolvedOptions } from '../core/options.js';
 import { sessionExpiresAt } from '../core/sessions.js';
 import { withoutPasswordHash } from '../core/user.js';
 import type { BearerVerifier, Identity } from '../http/authenticate.js';
-import { AccessTokens, CLOCK_TOLERANCE_SECONDS } from './access-tokens.js';
+import { AccessTokens, CLOCK_TOLERANCE_SECONDS, type AccessTokenClaims } from './access-tokens.js';
 import { KeyRing } from './key-ring.js';
 import type { ResolvedTokenOptions } from './options.js';
 import { RefreshTokens } from './refresh-tokens.js';
@@ -98,18 +98,22 @@ export class TokenService {
    */
   bearerVerifier(): BearerVerifier {
     return {
+      verifyKnown: (token, { strict }) => {
+        if (!this.#isReady) return undefined;
+        const claims = this.access.verifyKnown(token);
+        if (claims === undefined || claims === null) return claims;
+        if (!strict) return identityOf(claims);
+        // Strict without a feed reads the store, and a feed that is down must throw: both wait.
+        const status = this.#revocations?.check(claims.sid, claims.sub, claims.iat * 1000);
+        if (status === undefined || status === 'unknown') return undefined;
+        return status === 'valid' ? identityOf(claims) : null;
+      },
       verify: async (token, { strict }) => {
         // Once ready, no await: this runs on every bearer request.
         if (!this.#isReady) await this.ready();
         const claims = await this.access.verify(token);
         if (!claims) return null;
-        const identity: Identity = {
-          userId: claims.sub,
-          role: claims.role,
-          method: 'bearer',
-          sessionId: claims.sid,
-          expiresAt: claims.exp * 1000,
-        };
+        const identity = identityOf(claims);
         if (!strict) return identity;
         if (this.#revocations) {
           // No store round trip: the in-memory list, kept current by the feed, decides.
@@ -127,4 +131,14 @@ export class TokenService {
       },
     };
   }
+}
+
+function identityOf(claims: AccessTokenClaims): Identity {
+  return {
+    userId: claims.sub,
+    role: claims.role,
+    method: 'bearer',
+    sessionId: claims.sid,
+    expiresAt: claims.exp * 1000,
+  };
 }
