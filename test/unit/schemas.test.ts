@@ -98,3 +98,53 @@ describe('parseBody', () => {
     expectNoLeak(error, SECRET);
   });
 });
+
+describe('parseBody reports every problem in a stable order', () => {
+  it.each([
+    ['undefined', undefined, [{ path: '', message: 'Required.' }]],
+    ['null', null, [{ path: '', message: 'Must be object.' }]],
+    [
+      'missing fields, then unknown ones',
+      { aa: 1 },
+      [
+        { path: 'email', message: 'Required.' },
+        { path: 'password', message: 'Required.' },
+        { path: 'aa', message: 'Unknown field.' },
+      ],
+    ],
+    [
+      'wrong types in field order',
+      { mode: 5, password: null, email: 1 },
+      [
+        { path: 'email', message: 'Must be string.' },
+        { path: 'password', message: 'Must be string.' },
+        { path: 'mode', message: 'Not one of the allowed values.' },
+      ],
+    ],
+    [
+      'null for an optional enum',
+      { email: 'a', password: 'b', mode: null },
+      [{ path: 'mode', message: 'Not one of the allowed values.' }],
+    ],
+    [
+      'a __proto__ key from JSON',
+      JSON.parse('{"email":"a","password":"b","__proto__":{"role":"admin"}}') as unknown,
+      [{ path: '__proto__', message: 'Unknown field.' }],
+    ],
+  ])('%s', (_label, input, errors) => {
+    expect(refusal(() => parseBody(loginBody, input)).errors).toStrictEqual(errors);
+  });
+
+  it('returns only the declared fields, as a new object', () => {
+    const input = { email: 'a@b.co', password: 'pw' };
+    const parsed = parseBody(loginBody, input);
+    expect(parsed).toStrictEqual({ email: 'a@b.co', password: 'pw' });
+    expect(parsed).not.toBe(input);
+  });
+
+  it('does not take a declared field from the prototype', () => {
+    const input = Object.create({ email: 'inherited@b.co' }) as Record<string, unknown>;
+    input.password = 'pw';
+    expect(refusal(() => parseBody(loginBody, input)).errors).toStrictEqual([{ path: 'email', message: 'Required.' }]);
+  });
+});
