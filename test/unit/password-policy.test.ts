@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   checkNewPassword,
@@ -59,6 +60,21 @@ describe('common passwords', () => {
   it('accepts an uncommon password', () => {
     expect(checkNewPassword('correct horse battery staple')).toBeNull();
     expect(checkNewPassword('password-but-longer-and-rare-7Q')).toBeNull();
+  });
+
+  it('finds every password of the list, and none that only starts or ends like one', () => {
+    const text = readFileSync(new URL('../../assets/common-passwords.txt', import.meta.url), 'utf8');
+    const listed = text.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
+    expect(listed.length).toBeGreaterThan(10_000);
+    const known = new Set(listed);
+    for (const password of listed) {
+      expect(checkNewPassword(password)).toBe('common');
+      for (const nearMiss of [`${password}~`, password.slice(0, -1), `~${password}`]) {
+        if (!known.has(nearMiss) && passwordLength(nearMiss) >= MIN_PASSWORD_LENGTH) {
+          expect(checkNewPassword(nearMiss)).toBeNull();
+        }
+      }
+    }
   });
 
   it('does not treat the comment lines of the list as passwords', () => {
