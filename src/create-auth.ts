@@ -36,8 +36,9 @@ export interface Auth {
    */
   authenticate(request: RequestFacts, options?: { strict?: boolean }): Promise<AuthOutcome>;
   /**
-   * `authenticate`'s outcome when it is known without waiting (a bearer token verified before),
-   * else `undefined`. Guards try it first so that most requests cost no promise.
+   * `authenticate`'s outcome when it is known without waiting (a bearer token verified before, a
+   * session from a store that reads without I/O), else `undefined`. Guards try it first so that
+   * most requests cost no promise. May throw `StoreUnavailableError`; `authenticate` then decides.
    */
   authenticateKnown(request: RequestFacts, options?: { strict?: boolean }): AuthOutcome | undefined;
   /** Creates a user (for operators: CLI, seeding, admin code). */

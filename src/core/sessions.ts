@@ -83,6 +83,24 @@ export class SessionManager {
     return { user, session };
   }
 
+  /**
+   * `validate` without waiting, where the store reads without I/O (`findSessionWithUserNow`) and
+   * nothing needs writing: the same answer, or `undefined` when only `validate` can give it (no
+   * synchronous read, an expired session to delete, a touch that is due).
+   */
+  validateNow(secret: string): ValidSession | null | undefined {
+    const { store, clock } = this.#options;
+    if (!store.findSessionWithUserNow) return undefined;
+    if (!isWellFormedSecret(secret)) return null;
+    const found = profileOnly(store.findSessionWithUserNow(hashSecret(secret)));
+    if (!found) return null;
+    const now = clock.now();
+    if (sessionExpiresAt(found.session) <= now || now - found.session.lastSeenAt >= this.#options.touchIntervalMs) {
+      return undefined;
+    }
+    return found;
+  }
+
   /** Ends the session a cookie secret names, if any (logout). Returns the ended session. */
   async endBySecret(secret: string): Promise<SessionRecord | null> {
     if (!isWellFormedSecret(secret)) return null;
@@ -114,15 +132,18 @@ export class SessionManager {
 
 /** One read where the store can join; otherwise the session, then its user. */
 async function findSessionWithUser(store: Store, secretHash: string): Promise<SessionWithUser | null> {
-  if (store.findSessionWithUser) {
-    const found = await store.findSessionWithUser(secretHash);
-    // A store written before the join left the hash out (or in plain JavaScript) may still return
-    // the whole record: the type cannot stop it, so the hash is dropped here, whoever wrote the store.
-    if (found && 'passwordHash' in found.user) return { ...found, user: withoutPasswordHash(found.user as UserRecord) };
-    return found;
-  }
+  if (store.findSessionWithUser) return profileOnly(await store.findSessionWithUser(secretHash));
   const session = await store.sessions.findBySecretHash(secretHash);
   const user = session && (await store.users.findById(session.userId));
   // The joined reads never carry the hash; neither does this one.
   return session && user ? { session, user: withoutPasswordHash(user) } : null;
+}
+
+/**
+ * A store written before the join left the hash out (or in plain JavaScript) may still return the
+ * whole record: the type cannot stop it, so the hash is dropped here, whoever wrote the store.
+ */
+function profileOnly(found: SessionWithUser | null): SessionWithUser | null {
+  if (found && 'passwordHash' in found.user) return { ...found, user: withoutPasswordHash(found.user as UserRecord) };
+  return found;
 }

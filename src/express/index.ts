@@ -118,11 +118,17 @@ export function requireAuth(auth: Auth, options: RequireAuthOptions = {}): Reque
     return conclude(req, res, next, outcome);
   };
 
-  // Not an async function: a bearer token seen before is decided at once, and that request then
-  // goes on without a promise (Express attaches a handler to any promise returned).
+  // Not an async function: what is known at once (a bearer token seen before, a session read from
+  // SQLite) goes on without a promise (Express attaches a handler to any promise returned).
   return (req: ExpressRequest, res: ExpressResponse, next: NextFunction): Promise<void> | undefined => {
     const facts: RequestFacts = { method: req.method, header: (name) => headerOf(req, name) };
-    const known = auth.authenticateKnown(facts, { strict });
+    let known;
+    try {
+      known = auth.authenticateKnown(facts, { strict });
+    } catch {
+      // A store that failed to read: authenticate reads again and answers (503 when it is down).
+      known = undefined;
+    }
     if (known !== undefined) return conclude(req, res, next, known);
     return authenticateThenConclude(req, res, next, facts);
   };

@@ -1,6 +1,6 @@
 import type { ErrorCode } from '../core/errors.js';
 import type { ResolvedOptions } from '../core/options.js';
-import { sessionExpiresAt, type SessionManager } from '../core/sessions.js';
+import { sessionExpiresAt, type SessionManager, type ValidSession } from '../core/sessions.js';
 import type { SessionRecord, UserProfile } from '../store/types.js';
 import type { AuthCookie } from './session-cookie.js';
 import { parseCookieHeader } from './cookies.js';
@@ -68,14 +68,51 @@ function bearerTokenOf(authorization: string | null): string | null | typeof NOT
   return token && token.length <= MAX_BEARER_LENGTH ? token : null;
 }
 
+function refused(code: Exclude<AuthOutcome, { ok: true }>['code']): AuthOutcome {
+  return { ok: false, code, clearSessionCookie: false };
+}
+
+/**
+ * The session cookie's secret, or the outcome when it is decided before any store read: no
+ * cookie, two of them, or an unsafe method that fails the CSRF rule.
+ */
+function cookieSecretOf(request: RequestFacts, deps: AuthenticateDeps): string | AuthOutcome {
+  const values = parseCookieHeader(request.header('cookie')).get(deps.cookie.name) ?? [];
+  if (values.length === 0) return refused('unauthenticated');
+  if (values.length > 1) return refused('ambiguous_credentials');
+  if (
+    isUnsafeMethod(request.method) &&
+    !passesCsrfCheck(request.header, deps.options.allowedOrigins, { requireHeader: true })
+  ) {
+    return refused('csrf_rejected');
+  }
+  return values[0]!;
+}
+
+function sessionOutcome(valid: ValidSession | null): AuthOutcome {
+  if (!valid) return { ok: false, code: 'unauthenticated', clearSessionCookie: true };
+  return {
+    ok: true,
+    identity: {
+      userId: valid.user.id,
+      role: valid.user.role,
+      user: valid.user,
+      method: 'session',
+      sessionId: valid.session.id,
+      expiresAt: sessionExpiresAt(valid.session),
+      session: valid.session,
+    },
+  };
+}
+
 function bearerOutcome(identity: Identity | null): AuthOutcome {
-  return identity ? { ok: true, identity } : { ok: false, code: 'invalid_token', clearSessionCookie: false };
+  return identity ? { ok: true, identity } : refused('invalid_token');
 }
 
 /**
  * `authenticateRequest`'s outcome when it is known without waiting: a bearer token the verifier
- * has seen before. `undefined` for everything else (sessions read the store): then call
- * `authenticateRequest`, which decides the same way.
+ * has seen before, a session the store reads without I/O, or a request refused before any read.
+ * `undefined` for the rest: then call `authenticateRequest`, which decides the same way.
  */
 export function authenticateKnownRequest(
   request: RequestFacts,
@@ -83,10 +120,16 @@ export function authenticateKnownRequest(
   settings: { strict: boolean },
 ): AuthOutcome | undefined {
   const token = bearerTokenOf(request.header('authorization'));
-  if (token === NOT_BEARER || deps.bearer?.verifyKnown === undefined) return undefined;
-  if (token === null) return bearerOutcome(null);
-  const identity = deps.bearer.verifyKnown(token, settings);
-  return identity === undefined ? undefined : bearerOutcome(identity);
+  if (token !== NOT_BEARER) {
+    if (deps.bearer?.verifyKnown === undefined) return undefined;
+    if (token === null) return bearerOutcome(null);
+    const identity = deps.bearer.verifyKnown(token, settings);
+    return identity === undefined ? undefined : bearerOutcome(identity);
+  }
+  const secret = cookieSecretOf(request, deps);
+  if (typeof secret !== 'string') return secret;
+  const valid = deps.sessions.validateNow(secret);
+  return valid === undefined ? undefined : sessionOutcome(valid);
 }
 
 /**
@@ -105,27 +148,6 @@ export async function authenticateRequest(
     return bearerOutcome(identity);
   }
 
-  const values = parseCookieHeader(request.header('cookie')).get(deps.cookie.name) ?? [];
-  if (values.length === 0) return { ok: false, code: 'unauthenticated', clearSessionCookie: false };
-  if (values.length > 1) return { ok: false, code: 'ambiguous_credentials', clearSessionCookie: false };
-  if (
-    isUnsafeMethod(request.method) &&
-    !passesCsrfCheck(request.header, deps.options.allowedOrigins, { requireHeader: true })
-  ) {
-    return { ok: false, code: 'csrf_rejected', clearSessionCookie: false };
-  }
-  const valid = await deps.sessions.validate(values[0]!);
-  if (!valid) return { ok: false, code: 'unauthenticated', clearSessionCookie: true };
-  return {
-    ok: true,
-    identity: {
-      userId: valid.user.id,
-      role: valid.user.role,
-      user: valid.user,
-      method: 'session',
-      sessionId: valid.session.id,
-      expiresAt: sessionExpiresAt(valid.session),
-      session: valid.session,
-    },
-  };
+  const secret = cookieSecretOf(request, deps);
+  return typeof secret === 'string' ? sessionOutcome(await deps.sessions.validate(secret)) : secret;
 }

@@ -27,8 +27,10 @@ export function observeRevocations(store: Store, onRevoked: (sessionIds: string[
   };
   // Reads pass through untouched, the joined cookie read included.
   const join = store.findSessionWithUser?.bind(store);
+  const joinNow = join ? store.findSessionWithUserNow?.bind(store) : undefined;
   return {
     ...(join ? { findSessionWithUser: join } : {}),
+    ...(joinNow ? { findSessionWithUserNow: joinNow } : {}),
     users: store.users,
     sessions,
     refreshFamilies: store.refreshFamilies,

@@ -195,6 +195,12 @@ export interface Store {
    * when sessions and users come from different backends.
    */
   findSessionWithUser?(secretHash: string): Promise<SessionWithUser | null>;
+  /**
+   * Optional: `findSessionWithUser` without waiting, for a store that reads without I/O waits
+   * (SQLite, memory). Guards try it first, so that a cookie request costs no promise. Throws
+   * `StoreUnavailableError` when the store cannot be read. Offered only beside `findSessionWithUser`.
+   */
+  findSessionWithUserNow?(secretHash: string): SessionWithUser | null;
   /** Throws `StoreUnavailableError` when the backing service cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

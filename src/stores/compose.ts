@@ -19,10 +19,12 @@ export interface StoreOverlay extends Partial<Pick<Store, 'users' | 'sessions' |
  */
 export function composeStore(base: Store, overlay: StoreOverlay): Store {
   // A join across two backends is impossible; the base's join stays only if both halves are its own.
-  const join =
-    overlay.users === undefined && overlay.sessions === undefined ? base.findSessionWithUser?.bind(base) : undefined;
+  const ownHalves = overlay.users === undefined && overlay.sessions === undefined;
+  const join = ownHalves ? base.findSessionWithUser?.bind(base) : undefined;
+  const joinNow = join ? base.findSessionWithUserNow?.bind(base) : undefined;
   return {
     ...(join ? { findSessionWithUser: join } : {}),
+    ...(joinNow ? { findSessionWithUserNow: joinNow } : {}),
     users: overlay.users ?? base.users,
     sessions: overlay.sessions ?? base.sessions,
     refreshFamilies: overlay.refreshFamilies ?? base.refreshFamilies,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createManualClock } from '../../src/core/clock.js';
+import { StoreUnavailableError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { createAuth } from '../../src/create-auth.js';
 import { requireAuth } from '../../src/express/index.js';
@@ -38,8 +39,9 @@ function inProcessFeed() {
 
 async function signedIn(options: { feed?: RevocationFeed } = {}) {
   const clock = createManualClock(Date.UTC(2026, 0, 1));
+  const store = createMemoryStore();
   const auth = createAuth({
-    store: createMemoryStore(),
+    store,
     origin: 'http://localhost:3000',
     logger: silentLogger,
     purgeInterval: 0,
@@ -51,7 +53,7 @@ async function signedIn(options: { feed?: RevocationFeed } = {}) {
   const user = await auth.accounts.register({ email: 'known@example.com', password: 'a long passphrase' });
   const { session } = await auth.sessions.create(user, {});
   const { token, claims } = auth.tokens!.access.issue({ userId: user.id, sessionId: session.id, role: user.role });
-  return { auth, clock, user, session, claims, request: facts({ authorization: `Bearer ${token}` }) };
+  return { auth, store, clock, user, session, claims, request: facts({ authorization: `Bearer ${token}` }) };
 }
 
 describe('authenticateKnown', () => {
@@ -86,16 +88,17 @@ describe('authenticateKnown', () => {
     expect(await auth.authenticate(request)).toStrictEqual(refused);
   });
 
-  it('refuses a malformed bearer header at once, and leaves cookies and anonymous requests to authenticate', async () => {
+  it('refuses a malformed bearer header and a request with no credential at once', async () => {
     const { auth } = await signedIn();
     expect(auth.authenticateKnown(facts({ authorization: 'Bearer a b' }))).toStrictEqual({
       ok: false,
       code: 'invalid_token',
       clearSessionCookie: false,
     });
-    expect(auth.authenticateKnown(facts({ cookie: '__Host-coatcheck.sid=abc' }))).toBeUndefined();
-    expect(auth.authenticateKnown(facts({}))).toBeUndefined();
-    expect(auth.authenticateKnown(facts({ authorization: 'Basic dXNlcjpwYXNz' }))).toBeUndefined();
+    for (const headers of [{}, { authorization: 'Basic dXNlcjpwYXNz' }] as Record<string, string>[]) {
+      expect(auth.authenticateKnown(facts(headers))).toStrictEqual(await auth.authenticate(facts(headers)));
+      expect(auth.authenticateKnown(facts(headers))).toMatchObject({ ok: false, code: 'unauthenticated' });
+    }
   });
 
   it('leaves strict checks without a feed to authenticate: only the store knows the session', async () => {
@@ -137,5 +140,65 @@ describe('requireAuth with a known token', () => {
     expect(returned).toBeUndefined();
     expect(passed).toBe(true);
     expect((req as { auth?: unknown }).auth).toMatchObject({ method: 'bearer' });
+  });
+});
+
+describe('authenticateKnown with a session cookie', () => {
+  async function withSession(options: { syncReads?: boolean } = {}) {
+    const world = await signedIn();
+    if (options.syncReads === false) delete world.store.findSessionWithUserNow;
+    const { secret } = await world.auth.sessions.create(world.user, {});
+    return { ...world, cookie: facts({ cookie: `__Host-coatcheck.sid=${secret}` }) };
+  }
+
+  it('gives the same outcome as authenticate, at once, from a store that reads without waiting', async () => {
+    const { auth, cookie, user } = await withSession();
+    const known = auth.authenticateKnown(cookie);
+    expect(known).toMatchObject({ ok: true, identity: { method: 'session', userId: user.id } });
+    expect(known).toStrictEqual(await auth.authenticate(cookie));
+  });
+
+  it('refuses an unknown secret at once and asks for the cookie to be cleared, as authenticate does', async () => {
+    const { auth } = await withSession();
+    const unknown = facts({ cookie: `__Host-coatcheck.sid=${'A'.repeat(43)}` });
+    expect(auth.authenticateKnown(unknown)).toStrictEqual({
+      ok: false,
+      code: 'unauthenticated',
+      clearSessionCookie: true,
+    });
+    expect(await auth.authenticate(unknown)).toStrictEqual(auth.authenticateKnown(unknown));
+  });
+
+  it('refuses a cross-site unsafe request at once, before any read', async () => {
+    const { auth, cookie } = await withSession();
+    const post = facts({ cookie: cookie.header('cookie')!, origin: 'https://evil.example' }, 'POST');
+    expect(auth.authenticateKnown(post)).toStrictEqual({ ok: false, code: 'csrf_rejected', clearSessionCookie: false });
+  });
+
+  it('leaves a due touch and an expired session to authenticate, which writes', async () => {
+    const { auth, clock, cookie, store } = await withSession();
+    clock.advance(auth.options.touchIntervalMs);
+    expect(auth.authenticateKnown(cookie)).toBeUndefined();
+    const touched = await auth.authenticate(cookie);
+    expect(touched).toMatchObject({ ok: true });
+    expect(auth.authenticateKnown(cookie)).toStrictEqual(touched);
+
+    clock.advance(auth.options.absoluteTtlMs);
+    expect(auth.authenticateKnown(cookie)).toBeUndefined();
+    expect(await auth.authenticate(cookie)).toMatchObject({ ok: false, code: 'unauthenticated' });
+    expect(store.findSessionWithUserNow!(touched.ok ? touched.identity.session!.secretHash! : '')).toBeNull();
+  });
+
+  it('leaves every cookie to authenticate when the store cannot read without waiting', async () => {
+    const { auth, cookie } = await withSession({ syncReads: false });
+    expect(auth.authenticateKnown(cookie)).toBeUndefined();
+    expect(await auth.authenticate(cookie)).toMatchObject({ ok: true });
+  });
+
+  it('throws StoreUnavailableError from a closed store, as authenticate rejects with it', async () => {
+    const { auth, cookie, store } = await withSession();
+    await store.close();
+    expect(() => auth.authenticateKnown(cookie)).toThrow(StoreUnavailableError);
+    await expect(auth.authenticate(cookie)).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 });

@@ -18,9 +18,14 @@ function profileOf(user: UserRecord): UserProfile {
   return profile;
 }
 
-function findSessionWithUser(store: Store, secretHash: string): Promise<SessionWithUser | null> {
+/** The joined read; where the store also reads without waiting, both answers must be the same. */
+async function findSessionWithUser(store: Store, secretHash: string): Promise<SessionWithUser | null> {
   if (!store.findSessionWithUser) throw new Error('this store offers no findSessionWithUser');
-  return store.findSessionWithUser(secretHash);
+  if (!store.findSessionWithUserNow) return store.findSessionWithUser(secretHash);
+  const now = store.findSessionWithUserNow(secretHash);
+  const later = await store.findSessionWithUser(secretHash);
+  expect(now).toStrictEqual(later);
+  return now;
 }
 
 /**
@@ -34,6 +39,8 @@ export function defineStoreConformance(
     persistent: boolean;
     /** Sessions and users share one database, so the store must offer `findSessionWithUser`. */
     joinsSessionsWithUsers: boolean;
+    /** The store reads without I/O waits, so it offers `findSessionWithUserNow` too. */
+    readsWithoutWaiting: boolean;
   },
 ): void {
   describe(`store conformance: ${name}`, () => {
@@ -267,6 +274,10 @@ export function defineStoreConformance(
         expect(typeof store.findSessionWithUser).toBe(options.joinsSessionsWithUsers ? 'function' : 'undefined');
       });
 
+      it(`is ${options.readsWithoutWaiting ? 'offered' : 'left out'} as a read without waiting`, () => {
+        expect(typeof store.findSessionWithUserNow).toBe(options.readsWithoutWaiting ? 'function' : 'undefined');
+      });
+
       if (options.joinsSessionsWithUsers) {
         it('finds the session and the user it belongs to', async () => {
           const ann = await createUser({ role: 'admin', name: 'Ann' });
@@ -367,7 +378,10 @@ export function defineStoreConformance(
           () => store.sessions.create(makeSession(user.id)),
           () => store.sessions.findById('ses_x'),
           () => store.sessions.findBySecretHash('x'),
-          ...(store.findSessionWithUser ? [() => findSessionWithUser(store, 'x')] : []),
+          ...(store.findSessionWithUser ? [() => store.findSessionWithUser!('x')] : []),
+          ...(store.findSessionWithUserNow
+            ? [() => Promise.resolve().then(() => store.findSessionWithUserNow!('x'))]
+            : []),
           () => store.sessions.touch('ses_x', { lastSeenAt: T0, idleExpiresAt: T0 }),
           () => store.sessions.listByUser(user.id),
           () => store.sessions.delete('ses_x'),

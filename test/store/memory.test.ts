@@ -8,6 +8,6 @@ function open(): Promise<StoreFixture> {
   return Promise.resolve({ store, cleanup: () => store.close() });
 }
 
-defineStoreConformance('memory', open, { persistent: false, joinsSessionsWithUsers: true });
+defineStoreConformance('memory', open, { persistent: false, joinsSessionsWithUsers: true, readsWithoutWaiting: true });
 defineRefreshFamilyConformance('memory', open, { persistent: false });
 defineSigningKeyConformance('memory', open, { persistent: false });

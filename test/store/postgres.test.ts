@@ -19,7 +19,11 @@ const known = postgresMigrations.at(-1)?.version ?? 0;
 describe.runIf(available)('postgres', () => {
   afterAll(closeAdmin);
 
-  defineStoreConformance('postgres', openPostgresFixture, { persistent: true, joinsSessionsWithUsers: true });
+  defineStoreConformance('postgres', openPostgresFixture, {
+    persistent: true,
+    joinsSessionsWithUsers: true,
+    readsWithoutWaiting: false,
+  });
   defineRefreshFamilyConformance('postgres', openPostgresFixture, { persistent: true });
   defineSigningKeyConformance('postgres', openPostgresFixture, { persistent: true });
 

@@ -34,7 +34,11 @@ function openFixture(): Promise<StoreFixture> {
   });
 }
 
-defineStoreConformance('sqlite', openFixture, { persistent: true, joinsSessionsWithUsers: true });
+defineStoreConformance('sqlite', openFixture, {
+  persistent: true,
+  joinsSessionsWithUsers: true,
+  readsWithoutWaiting: true,
+});
 defineRefreshFamilyConformance('sqlite', openFixture, { persistent: true });
 defineSigningKeyConformance('sqlite', openFixture, { persistent: true });
 

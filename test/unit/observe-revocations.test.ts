@@ -33,5 +33,6 @@ describe('observeRevocations', () => {
     expect(typeof store.findSessionWithUser).toBe('function');
     const { passwordHash: _hash, ...profile } = user;
     expect(await store.findSessionWithUser?.(session.secretHash!)).toEqual({ session, user: profile });
+    expect(store.findSessionWithUserNow?.(session.secretHash!)).toEqual({ session, user: profile });
   });
 });

@@ -1,5 +1,5 @@
 import { StoreUnavailableError } from '../../core/errors.js';
-import type { SessionRecord, SessionStore, Store, UserRecord, UserStore } from '../../store/types.js';
+import type { SessionRecord, SessionStore, SessionWithUser, Store, UserRecord, UserStore } from '../../store/types.js';
 import { withoutPasswordHash } from '../../core/user.js';
 import { checkPage } from '../internal/check-page.js';
 import { createMemoryRefreshFamilies } from './refresh-family-store.js';
@@ -122,13 +122,16 @@ export function createMemoryStore(): Store {
       }),
   };
 
+  const readSessionWithUser = (secretHash: string): SessionWithUser | null => {
+    if (closed) throw new StoreUnavailableError('The store is closed');
+    const session = lookup(sessionsById, sessionIdsBySecretHash.get(secretHash));
+    const user = session && usersById.get(session.userId);
+    return session && user ? { session: { ...session }, user: withoutPasswordHash(user) } : null;
+  };
+
   return {
-    findSessionWithUser: (secretHash) =>
-      run(() => {
-        const session = lookup(sessionsById, sessionIdsBySecretHash.get(secretHash));
-        const user = session && usersById.get(session.userId);
-        return session && user ? { session: { ...session }, user: withoutPasswordHash(user) } : null;
-      }),
+    findSessionWithUser: (secretHash) => run(() => readSessionWithUser(secretHash)),
+    findSessionWithUserNow: readSessionWithUser,
     users,
     sessions,
     refreshFamilies: refreshFamilies.store,

@@ -36,12 +36,19 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const db = 'path' in options ? openFile(options.path) : options.database;
   let closed = false;
 
-  const guard: Guard = (operation) => {
+  const guardNow = <T>(operation: () => T): T => {
     try {
       if (closed) throw new StoreUnavailableError('The store is closed');
-      return Promise.resolve(operation());
+      return operation();
     } catch (error) {
-      return Promise.reject(toStoreError(error, db));
+      throw toStoreError(error, db);
+    }
+  };
+  const guard: Guard = (operation) => {
+    try {
+      return Promise.resolve(guardNow(operation));
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
   };
 
@@ -56,9 +63,11 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     db.pragma('foreign_keys = ON');
     migrate(db);
     const ping = db.prepare('SELECT 1').pluck();
+    const readSessionWithUser = createSqliteSessionWithUser(db);
     return {
       database: db,
-      findSessionWithUser: createSqliteSessionWithUser(db, guard),
+      findSessionWithUser: (secretHash) => guard(() => readSessionWithUser(secretHash)),
+      findSessionWithUserNow: (secretHash) => guardNow(() => readSessionWithUser(secretHash)),
       users: createSqliteUserStore(db, guard),
       sessions: createSqliteSessionStore(db, guard),
       refreshFamilies: createSqliteRefreshFamilyStore(db, guard),

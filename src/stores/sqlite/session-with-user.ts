@@ -1,6 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { SessionMethod, SessionWithUser } from '../../store/types.js';
-import type { Guard } from './create-sqlite-store.js';
 import { sessionWithUserColumns } from '../internal/session-user-join.js';
 import { columns as sessionColumns } from './session-store.js';
 
@@ -53,8 +52,7 @@ const EXPECTED_NAMES = [
  */
 export function createSqliteSessionWithUser(
   db: BetterSqlite3.Database,
-  guard: Guard,
-): (secretHash: string) => Promise<SessionWithUser | null> {
+): (secretHash: string) => SessionWithUser | null {
   const select = db
     .prepare<[string], JoinedValues>(
       `SELECT ${selected} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.secret_hash = ?`,
@@ -64,26 +62,25 @@ export function createSqliteSessionWithUser(
   // fail here, at open, rather than swap two columns of the same type without a word.
   const names = select.columns().map((column) => column.name);
   if (names.join(',') !== EXPECTED_NAMES.join(',')) throw new Error('coatcheck: the session join changed shape');
-  return (secretHash) =>
-    guard(() => {
-      const values = select.get(secretHash);
-      if (values === undefined) return null;
-      const [id, hash, userId, method, createdAt, lastSeenAt, idleExpiresAt, absoluteExpiresAt, userAgent, ip] = values;
-      const [, , , , , , , , , , profileId, email, name, role, userCreatedAt, userUpdatedAt] = values;
-      return {
-        session: {
-          id,
-          secretHash: hash,
-          userId,
-          method,
-          createdAt,
-          lastSeenAt,
-          idleExpiresAt,
-          absoluteExpiresAt,
-          userAgent,
-          ip,
-        },
-        user: { id: profileId, email, name, role, createdAt: userCreatedAt, updatedAt: userUpdatedAt },
-      };
-    });
+  return (secretHash) => {
+    const values = select.get(secretHash);
+    if (values === undefined) return null;
+    const [id, hash, userId, method, createdAt, lastSeenAt, idleExpiresAt, absoluteExpiresAt, userAgent, ip] = values;
+    const [, , , , , , , , , , profileId, email, name, role, userCreatedAt, userUpdatedAt] = values;
+    return {
+      session: {
+        id,
+        secretHash: hash,
+        userId,
+        method,
+        createdAt,
+        lastSeenAt,
+        idleExpiresAt,
+        absoluteExpiresAt,
+        userAgent,
+        ip,
+      },
+      user: { id: profileId, email, name, role, createdAt: userCreatedAt, updatedAt: userUpdatedAt },
+    };
+  };
 }
