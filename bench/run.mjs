@@ -1,4 +1,4 @@
-// coatcheck's benchmark: `npm run bench` (about 15 minutes), `npm run bench -- --quick` (about 3),
+// coatcheck's benchmark: `npm run bench` (about 30 minutes), `npm run bench -- --quick` (about 5),
 // `npm run -s bench -- --json` for machine-readable results, `--only=tokens,http` for some sections.
 //
 // It builds dist/ first, finds the local Redis and Postgres (saying so when one is missing, and
@@ -10,6 +10,7 @@
 //   tokens      bench/micro/tokens.mjs          verify and sign per operation, ratio to node:crypto
 //   sessions    bench/micro/sessions.mjs        session validation per operation, per store
 //   http        bench/http/throughput.mjs       req/s on a protected route, servers vs autocannon
+//   work        bench/http/work.mjs             instructions per request of those servers (valgrind)
 //   login-load  bench/load/login-under-load.mjs p99 of /auth/me idle and during 20 logins/s
 //   refresh     bench/load/refresh.mjs          refreshes/s with rotation, Redis and Postgres
 //   scale       bench/scale/sessions.mjs        lookups with 1k, 100k, 1M sessions; bytes per session
@@ -24,6 +25,7 @@ const SECTIONS = {
   tokens: 'bench/micro/tokens.mjs',
   sessions: 'bench/micro/sessions.mjs',
   http: 'bench/http/throughput.mjs',
+  work: 'bench/http/work.mjs',
   'login-load': 'bench/load/login-under-load.mjs',
   refresh: 'bench/load/refresh.mjs',
   scale: 'bench/scale/sessions.mjs',

@@ -6,140 +6,17 @@
 // One variant, the control, is the ceiling's own server again, started fresh and measured like the
 // others: an identical server, so its share shows how far the method and the machine's noise move
 // a share in that run (docs/performance.md, "The HTTP shares themselves").
-/* global fetch -- Node 20 has it; the lint config lists only a few globals for .mjs */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { coatcheckLogin, expressSessionLogin, jsonwebtokenLogin, ORIGIN, registerUser } from '../lib/credentials.mjs';
-import { freePort, runJson, startNode, stop, waitReady } from '../lib/processes.mjs';
+import { runJson } from '../lib/processes.mjs';
 import { emit, log, quick } from '../lib/section.mjs';
-import { probeServices, redisUrl } from '../lib/services.mjs';
+import { probeServices } from '../lib/services.mjs';
 import { median } from '../lib/stats.mjs';
+import { start, VARIANTS } from './variants.mjs';
 
 const ROUNDS = quick ? 1 : 3;
 const WARMUP_SECONDS = quick ? 1 : 3;
 const SECONDS = quick ? 3 : 10;
 const CONNECTIONS = 32;
 const STRICT_PAIRS = quick ? 2 : 6;
-
-const server = (name) => `bench/http/servers/${name}.mjs`;
-const coatcheck = (env) => ({ script: server('coatcheck'), env: { REDIS_URL: redisUrl, ...env } });
-const cookieLogin = async (base) => coatcheckLogin(base, await registerUser(base), 'session');
-const bearerLogin = async (base) => coatcheckLogin(base, await registerUser(base), 'native');
-
-/** `seeds`: which seeds' stack a row compares with. */
-const VARIANTS = [
-  { id: 'ceiling', name: 'Express 5, no auth (ceiling)', ...{ script: server('no-auth') }, prepare: async () => ({}) },
-  {
-    id: 'ceiling-again',
-    name: 'Express 5, no auth, a fresh server (control)',
-    ...{ script: server('no-auth') },
-    prepare: async () => ({}),
-  },
-  {
-    id: 'seeds-session',
-    name: "express-session + connect-redis (seeds' session stack)",
-    script: server('express-session'),
-    env: { REDIS_URL: redisUrl },
-    needs: 'redis',
-    prepare: expressSessionLogin,
-  },
-  {
-    id: 'seeds-jwt',
-    name: "jsonwebtoken HS256 middleware (seeds' JWT stack)",
-    script: server('jsonwebtoken'),
-    prepare: jsonwebtokenLogin,
-  },
-  {
-    id: 'session-redis',
-    name: 'coatcheck session, Redis store (+SQLite users)',
-    ...coatcheck({ BENCH_STORE: 'redis' }),
-    needs: 'redis',
-    seeds: 'seeds-session',
-    target: 0.8,
-    prepare: cookieLogin,
-  },
-  {
-    id: 'session-sqlite',
-    name: 'coatcheck session, SQLite store',
-    ...coatcheck({ BENCH_STORE: 'sqlite' }),
-    seeds: 'seeds-session',
-    target: 0.85,
-    prepare: cookieLogin,
-  },
-  {
-    id: 'bearer',
-    name: 'coatcheck bearer ES256',
-    ...coatcheck({ BENCH_TOKENS: '1', BENCH_FEED: '1' }),
-    needs: 'redis',
-    seeds: 'seeds-jwt',
-    target: 0.9,
-    prepare: bearerLogin,
-  },
-  {
-    id: 'bearer-strict',
-    name: 'coatcheck bearer ES256, strict (revocation list)',
-    ...coatcheck({ BENCH_TOKENS: '1', BENCH_FEED: '1', BENCH_STRICT: '1' }),
-    needs: 'redis',
-    seeds: 'seeds-jwt',
-    prepare: bearerLogin,
-  },
-  {
-    id: 'serve-session',
-    name: '`coatcheck serve`, session (GET /api/notes)',
-    serve: true,
-    path: '/api/notes',
-    seeds: 'seeds-session',
-    prepare: cookieLogin,
-  },
-  {
-    id: 'serve-bearer',
-    name: '`coatcheck serve`, bearer ES256 (GET /api/notes)',
-    serve: true,
-    path: '/api/notes',
-    seeds: 'seeds-jwt',
-    prepare: bearerLogin,
-  },
-];
-
-/** Starts a variant's server and logs in; `close()` stops it. */
-async function start(variant) {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const dataDir = variant.serve ? mkdtempSync(join(tmpdir(), 'coatcheck-bench-serve-')) : null;
-  const child = variant.serve
-    ? startNode('dist/cli/main.js', {
-        args: ['serve'],
-        env: {
-          PORT: String(port),
-          HOST: '127.0.0.1',
-          COATCHECK_ORIGIN: ORIGIN,
-          COATCHECK_DATA_DIR: dataDir,
-          COATCHECK_SECRET: 'a bench secret of at least thirty-two bytes',
-          // Request log lines off: this measures the auth path, not log shipping.
-          LOG_LEVEL: 'warn',
-          REDIS_URL: '',
-          DATABASE_URL: '',
-        },
-      })
-    : startNode(variant.script, { env: { PORT: String(port), ...variant.env } });
-  const close = async () => {
-    await stop(child);
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  };
-  try {
-    await waitReady(child, `${base}/healthz`);
-    const { headers } = await variant.prepare(base);
-    const url = `${base}${variant.path ?? '/api/profile'}`;
-    const check = await fetch(url, { headers });
-    await check.arrayBuffer();
-    if (check.status !== 200) throw new Error(`${variant.name}: GET ${url} answered ${check.status}`);
-    return { url, headers, close };
-  } catch (error) {
-    await close();
-    throw error;
-  }
-}
 
 async function load(server, name, warmupSeconds) {
   const result = await runJson('bench/http/cannon.mjs', {

@@ -19,9 +19,13 @@ export function freePort() {
   });
 }
 
-/** Spawns `node <script> ...args` with extra environment; its output is kept for error reports. */
-export function startNode(script, { args = [], env = {}, nodeArgs = [] } = {}) {
-  const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
+/**
+ * Spawns `node <script> ...args` with extra environment, under `wrapper` (a command and its
+ * arguments, such as valgrind) when given; its output is kept for error reports.
+ */
+export function startNode(script, { args = [], env = {}, nodeArgs = [], wrapper = [] } = {}) {
+  const [command, ...prefix] = [...wrapper, process.execPath];
+  const child = spawn(command, [...prefix, ...nodeArgs, script, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -82,6 +82,17 @@ function httpSection(result) {
   )}\n\nEach server in its own process, autocannon in another: ${s.connections} connections, ${s.warmupSeconds} s warm-up, then ${s.seconds} s measured. Each variant is measured right after the no-auth ceiling (whose server stays up for the round), so each ratio compares two measurements taken back to back; ${s.rounds} round(s), the starting variant rotating; medians of req/s and of the per-pair ratios. The ceiling row lists every one of its measurements. The control row is the ceiling's own server, started fresh and measured like every variant: an identical server, so its distance from 100% shows how far this run's method and noise move a share.${strictSection(result)}`;
 }
 
+function workSection(result) {
+  const rows = result.rows.map((row) =>
+    row.skip
+      ? [row.name, row.skip, '']
+      : [row.name, formatNumber(Math.round(row.perRequest)), precisePercent(row.shareOfCeiling)],
+  );
+  const s = result.settings;
+  const tool = s.valgrind ? `${s.valgrind}, ` : '';
+  return `## HTTP: work per request\n\n${table(['Server', 'instructions per request', "ceiling's / this"], rows)}\n\nInstructions the server's process executes per request (${tool}callgrind, every thread: JIT code, garbage collection, native modules; not the kernel's), over ${formatNumber(s.requests)} requests with ${s.connections} connections after a warm-up of ${formatNumber(s.warmup)}, instrumentation on only for those. "ceiling's / this" is the share of the ceiling's requests/s the server would reach if time followed instructions; it does not (cache misses, system calls, the kernel), but the count moves far less with the machine's load than requests/s do (the ceiling's read 659k to 702k in three runs on 2026-12-07, while its requests/s ranged over 2x within minutes).`;
+}
+
 function strictSection(result) {
   if (!result.strictPairs) return '';
   const rows = result.strictPairs.map((pair, index) => [
@@ -193,11 +204,15 @@ function targets(results) {
   if (http) {
     // The control (the ceiling's server, fresh) beside each share: how far method and noise move one.
     const control = http.rows.find((r) => r.id === 'ceiling-again' && !r.skip);
-    const besideControl = control ? ` (control: ${precisePercent(control.ofCeiling)})` : '';
+    const byWork = (id) => results.work?.rows.find((r) => r.id === id && !r.skip)?.shareOfCeiling;
     for (const row of http.rows.filter((r) => r.target)) {
+      const beside = [
+        control && `control: ${precisePercent(control.ofCeiling)}`,
+        byWork(row.id) && `by work: ${precisePercent(byWork(row.id))}`,
+      ].filter(Boolean);
       rows.push([
         `${row.name} ≥ ${percent(row.target)} of ceiling`,
-        row.skip ?? `${precisePercent(row.ofCeiling)}${besideControl}`,
+        row.skip ?? `${precisePercent(row.ofCeiling)}${beside.length ? ` (${beside.join('; ')})` : ''}`,
         row.skip ? 'n/a' : check(row.ofCeiling >= row.target),
       ]);
     }
@@ -249,6 +264,7 @@ export function renderReport(report) {
     results.tokens && tokensSection(results.tokens),
     results.sessions && sessionsSection(results.sessions),
     results.http && httpSection(results.http),
+    results.work && workSection(results.work),
     results['login-load'] && loginLoadSection(results['login-load']),
     results.refresh && refreshSection(results.refresh),
     results.scale && scaleSection(results.scale),
