@@ -20,7 +20,7 @@ import { start, VARIANTS } from './variants.mjs';
 const WARMUP_REQUESTS = quick ? 500 : 3_000;
 const REQUESTS = quick ? 500 : 3_000;
 const CONNECTIONS = 10;
-// Not the seeds' jsonwebtoken stack: at about 6x the ceiling's instructions it alone would take minutes.
+// Not the seeds' jsonwebtoken stack: at about 6.5x the ceiling's instructions it alone would take minutes.
 const IDS = ['ceiling', 'seeds-session', 'session-redis', 'session-sqlite', 'bearer'];
 const run = promisify(execFile);
 

@@ -90,7 +90,7 @@ function workSection(result) {
   );
   const s = result.settings;
   const tool = s.valgrind ? `${s.valgrind}, ` : '';
-  return `## HTTP: work per request\n\n${table(['Server', 'instructions per request', "ceiling's / this"], rows)}\n\nInstructions the server's process executes per request (${tool}callgrind, every thread: JIT code, garbage collection, native modules; not the kernel's), over ${formatNumber(s.requests)} requests with ${s.connections} connections after a warm-up of ${formatNumber(s.warmup)}, instrumentation on only for those. "ceiling's / this" is the share of the ceiling's requests/s the server would reach if time followed instructions; it does not (cache misses, system calls, the kernel), but the count moves far less with the machine's load than requests/s do (the ceiling's read 659k to 702k in three runs on 2026-12-07, while its requests/s ranged over 2x within minutes).`;
+  return `## HTTP: work per request\n\n${table(['Server', 'instructions per request', "ceiling's / this"], rows)}\n\nInstructions the server's process executes per request (${tool}callgrind, every thread: JIT code, garbage collection, native modules; not the kernel's), over ${formatNumber(s.requests)} requests with ${s.connections} connections after a warm-up of ${formatNumber(s.warmup)}, instrumentation on only for those. "ceiling's / this" is the share of the ceiling's requests/s the server would reach if time followed instructions; it does not (cache misses, system calls, the kernel), but the count moves far less with the machine's load than requests/s do (the ceiling's read 659k to 702k in three runs on 2026-12-07, while its requests/s ranged over nearly 2x within one run).`;
 }
 
 function strictSection(result) {
