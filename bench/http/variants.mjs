@@ -1,11 +1,9 @@
 // The servers the HTTP sections measure (bench/http/throughput.mjs for requests/s,
 // bench/http/work.mjs for instructions per request), and how to start one and log in to it.
 /* global fetch -- Node 20 has it; the lint config lists only a few globals for .mjs */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { coatcheckLogin, expressSessionLogin, jsonwebtokenLogin, ORIGIN, registerUser } from '../lib/credentials.mjs';
+import { coatcheckLogin, expressSessionLogin, jsonwebtokenLogin, registerUser } from '../lib/credentials.mjs';
 import { freePort, startNode, stop, waitReady } from '../lib/processes.mjs';
+import { startServe } from '../lib/serve.mjs';
 import { redisUrl } from '../lib/services.mjs';
 
 const server = (name) => `bench/http/servers/${name}.mjs`;
@@ -93,40 +91,32 @@ export const VARIANTS = [
  * command (valgrind, for bench/http/work.mjs), which may need a longer `readyTimeoutMs`.
  */
 export async function start(variant, { wrapper = [], readyTimeoutMs } = {}) {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const dataDir = variant.serve ? mkdtempSync(join(tmpdir(), 'coatcheck-bench-serve-')) : null;
-  const child = variant.serve
-    ? startNode('dist/cli/main.js', {
-        args: ['serve'],
-        env: {
-          PORT: String(port),
-          HOST: '127.0.0.1',
-          COATCHECK_ORIGIN: ORIGIN,
-          COATCHECK_DATA_DIR: dataDir,
-          COATCHECK_SECRET: 'a bench secret of at least thirty-two bytes',
-          // Request log lines off: this measures the auth path, not log shipping.
-          LOG_LEVEL: 'warn',
-          REDIS_URL: '',
-          DATABASE_URL: '',
-        },
-        wrapper,
-      })
-    : startNode(variant.script, { env: { PORT: String(port), ...variant.env }, wrapper });
-  const close = async () => {
-    await stop(child);
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  };
+  const server = variant.serve
+    ? await startServe({}, { wrapper, readyTimeoutMs })
+    : await startScript(variant, { wrapper, readyTimeoutMs });
   try {
-    await waitReady(child, `${base}/healthz`, readyTimeoutMs);
-    const { headers } = await variant.prepare(base);
-    const url = `${base}${variant.path ?? '/api/profile'}`;
+    const { headers } = await variant.prepare(server.base);
+    const url = `${server.base}${variant.path ?? '/api/profile'}`;
     const check = await fetch(url, { headers });
     await check.arrayBuffer();
     if (check.status !== 200) throw new Error(`${variant.name}: GET ${url} answered ${check.status}`);
-    return { url, headers, close, pid: child.pid };
+    return { url, headers, close: server.close, pid: server.child.pid };
   } catch (error) {
-    await close();
+    await server.close();
     throw error;
   }
+}
+
+/** A bench server script (bench/http/servers/), ready to answer. */
+async function startScript(variant, { wrapper, readyTimeoutMs }) {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const child = startNode(variant.script, { env: { PORT: String(port), ...variant.env }, wrapper });
+  try {
+    await waitReady(child, `${base}/healthz`, readyTimeoutMs);
+  } catch (error) {
+    await stop(child);
+    throw error;
+  }
+  return { base, child, close: () => stop(child) };
 }

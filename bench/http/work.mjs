@@ -6,7 +6,8 @@
 //
 // Per variant: its server starts under valgrind with instrumentation off, logs in, answers a
 // warm-up (the JIT settles), then instrumentation is switched on for the measured requests only.
-// Skipped, with a line saying so, when valgrind is not installed.
+// Skipped, with a line saying so, when valgrind is not installed. --quick's short warm-up leaves the
+// JIT unsettled: its counts run higher than a full run's and are not comparable with them.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

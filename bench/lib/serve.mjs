@@ -7,8 +7,11 @@ import { freePort, startNode, stop, waitReady } from './processes.mjs';
 
 export const BENCH_SECRET = 'a bench secret of at least thirty-two bytes';
 
-/** Starts `coatcheck serve`; `env` adds e.g. REDIS_URL or DATABASE_URL. Returns { base, close }. */
-export async function startServe(env = {}) {
+/**
+ * Starts `coatcheck serve`; `env` adds e.g. REDIS_URL or DATABASE_URL, `wrapper` runs node under
+ * another command (valgrind), which may need a longer `readyTimeoutMs`. Returns { base, close }.
+ */
+export async function startServe(env = {}, { wrapper = [], readyTimeoutMs } = {}) {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'coatcheck-bench-serve-'));
   const child = startNode('dist/cli/main.js', {
@@ -25,10 +28,11 @@ export async function startServe(env = {}) {
       DATABASE_URL: '',
       ...env,
     },
+    wrapper,
   });
   const base = `http://127.0.0.1:${port}`;
   try {
-    await waitReady(child, `${base}/healthz`);
+    await waitReady(child, `${base}/healthz`, readyTimeoutMs);
   } catch (error) {
     await stop(child);
     rmSync(dataDir, { recursive: true, force: true });
