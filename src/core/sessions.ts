@@ -83,6 +83,11 @@ export class SessionManager {
     return { user, session };
   }
 
+  /** Whether `validateNow` can answer at all: the store reads without I/O. */
+  get validatesWithoutWaiting(): boolean {
+    return this.#options.store.findSessionWithUserNow !== undefined;
+  }
+
   /**
    * `validate` without waiting, where the store reads without I/O (`findSessionWithUserNow`) and
    * nothing needs writing: the same answer, or `undefined` when only `validate` can give it (no

@@ -111,8 +111,8 @@ function bearerOutcome(identity: Identity | null): AuthOutcome {
 
 /**
  * `authenticateRequest`'s outcome when it is known without waiting: a bearer token the verifier
- * has seen before, a session the store reads without I/O, or a request refused before any read.
- * `undefined` for the rest: then call `authenticateRequest`, which decides the same way.
+ * has seen before, or, with a store that reads without I/O, a session or a cookie request refused
+ * before any read. `undefined` for the rest: then call `authenticateRequest`, which decides the same way.
  */
 export function authenticateKnownRequest(
   request: RequestFacts,
@@ -126,6 +126,9 @@ export function authenticateKnownRequest(
     const identity = deps.bearer.verifyKnown(token, settings);
     return identity === undefined ? undefined : bearerOutcome(identity);
   }
+  // A store that cannot read without waiting leaves every cookie to authenticateRequest: parsing
+  // the cookie and checking CSRF here would only be done twice.
+  if (!deps.sessions.validatesWithoutWaiting) return undefined;
   const secret = cookieSecretOf(request, deps);
   if (typeof secret !== 'string') return secret;
   const valid = deps.sessions.validateNow(secret);

@@ -192,6 +192,11 @@ describe('authenticateKnown with a session cookie', () => {
   it('leaves every cookie to authenticate when the store cannot read without waiting', async () => {
     const { auth, cookie } = await withSession({ syncReads: false });
     expect(auth.authenticateKnown(cookie)).toBeUndefined();
+    // Even the ones refused before any read: authenticate would parse them again.
+    expect(auth.authenticateKnown(facts({}))).toBeUndefined();
+    const crossSite = facts({ cookie: cookie.header('cookie')!, origin: 'https://evil.example' }, 'POST');
+    expect(auth.authenticateKnown(crossSite)).toBeUndefined();
+    expect(await auth.authenticate(crossSite)).toMatchObject({ ok: false, code: 'csrf_rejected' });
     expect(await auth.authenticate(cookie)).toMatchObject({ ok: true });
   });
 
