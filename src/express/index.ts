@@ -4,7 +4,7 @@ import { StoreUnavailableError } from '../core/errors.js';
 import type { AuthOutcome, Identity, RequestFacts } from '../http/authenticate.js';
 import { MAX_BODY_BYTES } from '../http/body.js';
 import { problem, securityHeaders } from '../http/respond.js';
-import { headerOf, normalizeAddress, sendWebResponse, toWebRequest } from './web-bridge.js';
+import { ExpressRequestFacts, normalizeAddress, sendWebResponse, toWebRequest } from './web-bridge.js';
 
 const HANDLED_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
@@ -121,7 +121,7 @@ export function requireAuth(auth: Auth, options: RequireAuthOptions = {}): Reque
   // Not an async function: what is known at once (a bearer token seen before, a session read from
   // SQLite) goes on without a promise (Express attaches a handler to any promise returned).
   return (req: ExpressRequest, res: ExpressResponse, next: NextFunction): Promise<void> | undefined => {
-    const facts: RequestFacts = { method: req.method, header: (name) => headerOf(req, name) };
+    const facts = new ExpressRequestFacts(req);
     let known;
     try {
       known = auth.authenticateKnown(facts, { strict });

@@ -2,10 +2,29 @@ import type { IncomingMessage } from 'node:http';
 import type { Request as ExpressRequest, Response as ExpressResponse } from 'express';
 
 /** A request header as one string (Node already joins repeated `Cookie` headers with `; `). */
-export function headerOf(req: IncomingMessage, name: string): string | null {
+function headerOf(req: IncomingMessage, name: string): string | null {
   const value = req.headers[name];
   if (value === undefined) return null;
   return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/**
+ * What `authenticate` reads of an Express request. A class rather than an object literal with a
+ * closure: `requireAuth` builds one per request, and one small object of a fixed shape is the least
+ * it can allocate there.
+ */
+export class ExpressRequestFacts {
+  readonly method: string;
+  readonly #req: IncomingMessage;
+
+  constructor(req: IncomingMessage & { method: string }) {
+    this.method = req.method;
+    this.#req = req;
+  }
+
+  header(name: string): string | null {
+    return headerOf(this.#req, name);
+  }
 }
 
 /** Reads at most `limit` bytes of the body; `truncated` says whether more was left unread. */

@@ -43,9 +43,11 @@ export type AuthOutcome =
       clearSessionCookie: boolean;
     };
 
+/** What `authenticate` reads of a request; `header` is always called as a method of this object. */
 export interface RequestFacts {
   method: string;
-  header: (name: string) => string | null;
+  /** A header's value (repeated headers joined), or null when absent; `name` is lower-case. */
+  header(name: string): string | null;
 }
 
 // RFC 6750 b64token, with a case-insensitive scheme and one or more spaces.
@@ -82,7 +84,8 @@ function cookieSecretOf(request: RequestFacts, deps: AuthenticateDeps): string |
   if (values.length > 1) return refused('ambiguous_credentials');
   if (
     isUnsafeMethod(request.method) &&
-    !passesCsrfCheck(request.header, deps.options.allowedOrigins, { requireHeader: true })
+    // Called as a method: an adapter's facts may be a class instance (Express's is).
+    !passesCsrfCheck((name) => request.header(name), deps.options.allowedOrigins, { requireHeader: true })
   ) {
     return refused('csrf_rejected');
   }

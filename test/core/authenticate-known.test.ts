@@ -175,6 +175,24 @@ describe('authenticateKnown with a session cookie', () => {
     expect(auth.authenticateKnown(post)).toStrictEqual({ ok: false, code: 'csrf_rejected', clearSessionCookie: false });
   });
 
+  it('calls header as a method, so an adapter may pass a class instance (the CSRF rule included)', async () => {
+    const { auth, cookie } = await withSession();
+    class Facts implements RequestFacts {
+      constructor(
+        readonly method: string,
+        private readonly headers: Record<string, string>,
+      ) {}
+      header(name: string): string | null {
+        return this.headers[name] ?? null;
+      }
+    }
+    const crossSite = new Facts('POST', { cookie: cookie.header('cookie')!, origin: 'https://evil.example' });
+    expect(await auth.authenticate(crossSite)).toMatchObject({ ok: false, code: 'csrf_rejected' });
+    const sameSite = new Facts('POST', { cookie: cookie.header('cookie')!, origin: auth.options.origin });
+    expect(await auth.authenticate(sameSite)).toMatchObject({ ok: true });
+    expect(auth.authenticateKnown(sameSite)).toMatchObject({ ok: true });
+  });
+
   it('leaves a due touch and an expired session to authenticate, which writes', async () => {
     const { auth, clock, cookie, store } = await withSession();
     clock.advance(auth.options.touchIntervalMs);
