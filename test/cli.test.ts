@@ -121,4 +121,12 @@ describe('configuration errors', () => {
       'coatcheck: PORT=0 (any free port) needs COATCHECK_ORIGIN, the URL users will open\n',
     ]);
   });
+
+  it('a Redis key prefix with braces is refused before anything opens (they would change hash slots)', () => {
+    const reply = coatcheck(['serve'], { env: { COATCHECK_REDIS_PREFIX: 'cc{tenant}' } });
+    expect([reply.status, reply.stderr]).toEqual([
+      1,
+      'coatcheck: COATCHECK_REDIS_PREFIX must be 1 to 64 of the characters A-Z a-z 0-9 _ . : -\n',
+    ]);
+  });
 });

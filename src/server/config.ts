@@ -20,6 +20,12 @@ export interface ServerConfig {
   redisUrl: string | undefined;
   /** The Postgres schema of coatcheck's tables. */
   databaseSchema: string;
+  /**
+   * What coatcheck's Redis keys start with (`cc` unless set), so that deployments can share one
+   * Redis. Set, it also prefixes the revocation feed's key and channel; unset, they keep the names
+   * they always had, so instances of an earlier release still hear this one's revocations.
+   */
+  redisKeyPrefix: string | undefined;
   /** Run Postgres migrations at start (otherwise `coatcheck migrate` does). */
   migrateOnStart: boolean;
   /** What strict routes do while the revocation feed is disconnected. */
@@ -72,6 +78,16 @@ function whileDisconnected(env: NodeJS.ProcessEnv): 'fail-closed' | 'allow' {
   return value;
 }
 
+function redisKeyPrefix(env: NodeJS.ProcessEnv): string | undefined {
+  const value = env.COATCHECK_REDIS_PREFIX;
+  if (value === undefined || value === '') return undefined;
+  // Braces would move keys to other cluster hash slots; the rest keeps keys readable in redis-cli.
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(value)) {
+    throw new ConfigError('COATCHECK_REDIS_PREFIX must be 1 to 64 of the characters A-Z a-z 0-9 _ . : -');
+  }
+  return value;
+}
+
 function defaultOrigin(port: number): string {
   // Cookies, CSRF and the token issuer are all bound to the origin, which must be known before listening.
   if (port === 0) throw new ConfigError('PORT=0 (any free port) needs COATCHECK_ORIGIN, the URL users will open');
@@ -102,6 +118,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     databaseUrl: env.DATABASE_URL || undefined,
     redisUrl: env.REDIS_URL || undefined,
     databaseSchema: env.COATCHECK_DATABASE_SCHEMA || 'public',
+    redisKeyPrefix: redisKeyPrefix(env),
     migrateOnStart: flag(env, 'COATCHECK_MIGRATE_ON_START'),
     revocationWhileDisconnected: whileDisconnected(env),
     tokens: {

@@ -62,11 +62,15 @@ export async function openStores(config: ServerConfig, options: { clock?: Clock 
   }
   const kind = postgres ? 'postgres' : 'sqlite';
   if (config.redisUrl) {
-    const redis = createRedisStores({ url: config.redisUrl }, options.clock ? { clock: options.clock } : {});
+    const prefix = config.redisKeyPrefix;
+    const redis = createRedisStores(
+      { url: config.redisUrl },
+      { ...(prefix ? { keyPrefix: prefix } : {}), ...(options.clock ? { clock: options.clock } : {}) },
+    );
     return {
       store: composeStore(sql, redis),
       notes,
-      feed: createRedisRevocationFeed({ url: config.redisUrl }),
+      feed: createRedisRevocationFeed({ url: config.redisUrl, ...(prefix ? { keyPrefix: `${prefix}:` } : {}) }),
       kind: `${kind}+redis`,
     };
   }

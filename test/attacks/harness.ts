@@ -22,6 +22,7 @@ import {
 } from '../helpers/server.js';
 import { postgresUrl, probePostgres, redisUrl, requireService } from '../helpers/services.js';
 import { REFRESH_COOKIE, refreshCookieOf } from '../helpers/tokens.js';
+import { deleteKeysUnder } from '../store/redis-helpers.js';
 
 // The attack catalogue's harness: a real `coatcheck serve` on each store, enrolled victims, a
 // snapshot of everything an attack could change, and a raw socket for what fetch will not send.
@@ -73,6 +74,8 @@ export async function startTarget(kind: StoreKind): Promise<Target> {
     };
   }
   const schema = `cc_attacks_${kind === 'postgres' ? 'pg' : 'pgr'}_${process.pid}_${randomBytes(3).toString('hex')}`;
+  // Sessions under a prefix of their own, deleted by `close` with the schema.
+  const redisPrefix = `cc-attacks-${process.pid}-${randomBytes(3).toString('hex')}`;
   const secret = randomBytes(32).toString('hex');
   const server = await startTestServer({
     env: {
@@ -80,7 +83,7 @@ export async function startTarget(kind: StoreKind): Promise<Target> {
       COATCHECK_DATABASE_SCHEMA: schema,
       COATCHECK_SECRET: secret,
       COATCHECK_MIGRATE_ON_START: '1',
-      ...(kind === 'postgres+redis' ? { REDIS_URL: redisUrl() } : {}),
+      ...(kind === 'postgres+redis' ? { REDIS_URL: redisUrl(), COATCHECK_REDIS_PREFIX: redisPrefix } : {}),
     },
   });
   const client = new pg.Client({ connectionString: postgresUrl() });
@@ -101,6 +104,11 @@ export async function startTarget(kind: StoreKind): Promise<Target> {
       await server.stop();
       await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await client.end();
+      if (kind === 'postgres+redis') {
+        const redis = new Redis(redisUrl());
+        await deleteKeysUnder(redis, redisPrefix);
+        redis.disconnect();
+      }
     },
   };
 }

@@ -1,14 +1,16 @@
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, registerAndLogin, startTestServer, type TestServer } from '../helpers/server.js';
 import { probePostgres, postgresUrl, redisUrl, requireService } from '../helpers/services.js';
-import { probeRedis } from '../store/redis-helpers.js';
+import { deleteKeysUnder, probeRedis, uniquePrefix } from '../store/redis-helpers.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { loginWithTokens } from '../helpers/tokens.js';
 
 const available = (await requireService('postgres', probePostgres)) && (await requireService('redis', probeRedis));
 
 const schema = `cc_fail_${process.pid}_${Date.now() % 100000}`;
+const redisPrefix = uniquePrefix();
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
 async function eventually(probe: () => Promise<boolean>, limitMs = 10_000): Promise<void> {
@@ -34,6 +36,7 @@ describe.runIf(available)('failure of the shared stores while serving (Postgres 
         DATABASE_URL: `postgres://${pgTarget.username || 'postgres'}@127.0.0.1:${pgProxy.port}${pgTarget.pathname}`,
         COATCHECK_DATABASE_SCHEMA: schema,
         REDIS_URL: redisProxy.url('redis'),
+        COATCHECK_REDIS_PREFIX: redisPrefix,
         COATCHECK_SECRET: 'failure-test-secret-0123456789abcdef0123',
         COATCHECK_MIGRATE_ON_START: '1',
       },
@@ -48,6 +51,9 @@ describe.runIf(available)('failure of the shared stores while serving (Postgres 
     await admin.connect();
     await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await admin.end();
+    const redis = new Redis(redisUrl());
+    await deleteKeysUnder(redis, redisPrefix);
+    redis.disconnect();
   });
 
   it('Redis down: cookie and strict bearer requests fail closed (503, never 200), and recover by themselves', async () => {

@@ -3,10 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probePostgres, postgresUrl, redisUrl, requireService } from '../helpers/services.js';
-import { probeRedis } from '../store/redis-helpers.js';
+import { deleteKeysUnder, keysUnder, probeRedis, uniquePrefix } from '../store/redis-helpers.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const ORIGIN = 'http://localhost:3000';
@@ -21,6 +22,7 @@ interface Instance {
 }
 
 const schema = `cc_multi_${process.pid}_${Date.now() % 100000}`;
+const redisPrefix = uniquePrefix();
 let dataDir: string;
 let instances: Instance[] = [];
 
@@ -30,6 +32,7 @@ function env(): NodeJS.ProcessEnv {
     DATABASE_URL: postgresUrl(),
     COATCHECK_DATABASE_SCHEMA: schema,
     REDIS_URL: redisUrl(),
+    COATCHECK_REDIS_PREFIX: redisPrefix,
     COATCHECK_SECRET: SECRET,
     COATCHECK_ORIGIN: ORIGIN,
     COATCHECK_MIGRATE_ON_START: '1',
@@ -108,6 +111,9 @@ describe.runIf(available)('three coatcheck serve processes on one Postgres + Red
     await admin.connect();
     await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await admin.end();
+    const redis = new Redis(redisUrl());
+    await deleteKeysUnder(redis, redisPrefix);
+    redis.disconnect();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -193,5 +199,16 @@ describe.runIf(available)('three coatcheck serve processes on one Postgres + Red
     }
     const refresh = await post(c, '/auth/refresh', { json: { refreshToken: device.body.refreshToken } });
     expect(refresh.body.code).toBe('invalid_refresh_token');
+  });
+  it('keeps its Redis keys, the revocation feed included, under COATCHECK_REDIS_PREFIX', async () => {
+    const redis = new Redis(redisUrl());
+    try {
+      const keys = await keysUnder(redis, redisPrefix);
+      // The earlier tests logged in and out: sessions were stored and revocations published here.
+      expect(keys.some((key) => key.includes(':ses:'))).toBe(true);
+      expect(keys).toContain(`${redisPrefix}:coatcheck:revocation-events`);
+    } finally {
+      redis.disconnect();
+    }
   });
 });
