@@ -8,11 +8,7 @@ function headerOf(req: IncomingMessage, name: string): string | null {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
-/**
- * What `authenticate` reads of an Express request. A class rather than an object literal with a
- * closure: `requireAuth` builds one per request, and one small object of a fixed shape is the least
- * it can allocate there.
- */
+/** What `authenticate` reads of an Express request: one object per request, `header` its method. */
 export class ExpressRequestFacts {
   readonly method: string;
   readonly #req: IncomingMessage;
