@@ -43,7 +43,9 @@ function tokensSection(result) {
         }),
       ]);
       const title = kind === 'verify' ? 'Access-token verification' : 'Access-token signing';
-      return `## ${title}, per operation (ratio to the node:crypto floor)\n\n${table(['', ...ALGORITHMS], rows)}\n\n${result.note}`;
+      // Runs from before the signing note existed carry only the verification one.
+      const note = kind === 'verify' ? result.note : (result.signNote ?? '');
+      return `## ${title}, per operation (ratio to the node:crypto floor)\n\n${table(['', ...ALGORITHMS], rows)}\n\n${note}`;
     })
     .join('\n\n');
 }

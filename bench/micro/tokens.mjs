@@ -291,4 +291,8 @@ emit({
     `Median of ${ROUNDS} round(s) of mitata's p50 per operation; the ratio is the median of each round's ` +
     `ratio to that round's floor. Cold verifies a token it has never seen, read through before its ` +
     `call (or its batch of calls); the floor and the other libraries cycle through ${POOL} tokens.`,
+  signNote:
+    `Median of ${ROUNDS} round(s) of mitata's p50 per operation; the ratio is the median of each round's ` +
+    `ratio to that round's floor. The floor and the other libraries sign the claims coatcheck issues, with a ` +
+    `new \`jti\` per call; \`coatcheck issue\` also builds its claims (a random \`jti\`, the times).`,
 });

@@ -84,7 +84,7 @@ export function createApp(options: {
   auth: Auth;
   notes: NoteStore;
   logger: AuthLogger;
-  trustProxy?: string | undefined;
+  trustProxy?: number | string | undefined;
 }): Express {
   const { auth, notes, logger } = options;
   const app = express();

@@ -10,7 +10,8 @@ export interface ServerConfig {
   allowedOrigins: string[];
   sessionIdleTtl: number | undefined;
   sessionAbsoluteTtl: number | undefined;
-  trustProxy: string | undefined;
+  /** Express's `trust proxy`: how many proxies, or which addresses, may set `X-Forwarded-For`. */
+  trustProxy: number | string | undefined;
   allowInsecureHttp: boolean;
   logLevel: string;
   production: boolean;
@@ -22,8 +23,7 @@ export interface ServerConfig {
   databaseSchema: string;
   /**
    * What coatcheck's Redis keys start with (`cc` unless set), so that deployments can share one
-   * Redis. Set, it also prefixes the revocation feed's key and channel; unset, they keep the names
-   * they always had, so instances of an earlier release still hear this one's revocations.
+   * Redis. Another prefix also prefixes the revocation feed's key and channel (`revocationFeedPrefix`).
    */
   redisKeyPrefix: string | undefined;
   /** Run Postgres migrations at start (otherwise `coatcheck migrate` does). */
@@ -78,6 +78,20 @@ function whileDisconnected(env: NodeJS.ProcessEnv): 'fail-closed' | 'allow' {
   return value;
 }
 
+function trustProxy(env: NodeJS.ProcessEnv): number | string | undefined {
+  const value = env.COATCHECK_TRUST_PROXY;
+  if (value === undefined || value === '') return undefined;
+  // Express reads a string as addresses: '1' would mean the address 0.0.0.1, not one proxy.
+  if (/^\d+$/.test(value)) return integer(env, 'COATCHECK_TRUST_PROXY', { min: 0, max: 32 });
+  if (/^(true|false|yes|no)$/i.test(value)) {
+    throw new ConfigError(
+      'COATCHECK_TRUST_PROXY must be how many proxies are in front (e.g. 1) or their addresses ' +
+        '(e.g. loopback, 10.0.0.0/8); trusting every X-Forwarded-For would let any client choose its address',
+    );
+  }
+  return value;
+}
+
 function redisKeyPrefix(env: NodeJS.ProcessEnv): string | undefined {
   const value = env.COATCHECK_REDIS_PREFIX;
   if (value === undefined || value === '') return undefined;
@@ -111,7 +125,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       .filter(Boolean),
     sessionIdleTtl: integer(env, 'COATCHECK_SESSION_IDLE_TTL', { min: 60, max: 365 * 24 * 3600 }),
     sessionAbsoluteTtl: integer(env, 'COATCHECK_SESSION_ABSOLUTE_TTL', { min: 60, max: 5 * 365 * 24 * 3600 }),
-    trustProxy: env.COATCHECK_TRUST_PROXY || undefined,
+    trustProxy: trustProxy(env),
     allowInsecureHttp: flag(env, 'COATCHECK_ALLOW_INSECURE_HTTP'),
     logLevel,
     production: env.NODE_ENV === 'production',

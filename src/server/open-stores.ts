@@ -7,7 +7,7 @@ import type { RevocationFeed } from '../revocation/types.js';
 import type { Store } from '../store/types.js';
 import { composeStore } from '../stores/compose.js';
 import { createPostgresStore, type PostgresStore } from '../stores/postgres/index.js';
-import { createRedisStores } from '../stores/redis/index.js';
+import { createRedisStores, DEFAULT_KEY_PREFIX } from '../stores/redis/index.js';
 import { createSqliteStore, type SqliteStore } from '../stores/sqlite/index.js';
 import type { ServerConfig } from './config.js';
 import { createPostgresNotes, createSqliteNotes, type NoteStore } from './notes.js';
@@ -51,6 +51,15 @@ export async function openSqlStore(
   return { sql: sqlite, postgres: undefined, sqlite };
 }
 
+/**
+ * The revocation feed's key and channel prefix for a deployment's Redis key prefix. The default
+ * prefix keeps the feed's historical unprefixed names, so that setting `cc` explicitly and leaving
+ * it unset are one deployment, and instances of releases before the prefix existed still hear it.
+ */
+export function revocationFeedPrefix(keyPrefix: string): string {
+  return keyPrefix === DEFAULT_KEY_PREFIX ? '' : `${keyPrefix}:`;
+}
+
 export async function openStores(config: ServerConfig, options: { clock?: Clock } = {}): Promise<OpenedStores> {
   const { sql, postgres, sqlite } = await openSqlStore(config);
   let notes: NoteStore;
@@ -62,15 +71,15 @@ export async function openStores(config: ServerConfig, options: { clock?: Clock 
   }
   const kind = postgres ? 'postgres' : 'sqlite';
   if (config.redisUrl) {
-    const prefix = config.redisKeyPrefix;
+    const keyPrefix = config.redisKeyPrefix ?? DEFAULT_KEY_PREFIX;
     const redis = createRedisStores(
       { url: config.redisUrl },
-      { ...(prefix ? { keyPrefix: prefix } : {}), ...(options.clock ? { clock: options.clock } : {}) },
+      { keyPrefix, ...(options.clock ? { clock: options.clock } : {}) },
     );
     return {
       store: composeStore(sql, redis),
       notes,
-      feed: createRedisRevocationFeed({ url: config.redisUrl, ...(prefix ? { keyPrefix: `${prefix}:` } : {}) }),
+      feed: createRedisRevocationFeed({ url: config.redisUrl, keyPrefix: revocationFeedPrefix(keyPrefix) }),
       kind: `${kind}+redis`,
     };
   }

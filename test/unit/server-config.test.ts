@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, readConfig } from '../../src/server/config.js';
+import { revocationFeedPrefix } from '../../src/server/open-stores.js';
 
 describe('COATCHECK_REDIS_PREFIX', () => {
   it('is unset by default (keys under cc, the feed under its historical names), and empty means unset', () => {
@@ -14,5 +15,25 @@ describe('COATCHECK_REDIS_PREFIX', () => {
 
   it.each(['cc{x}', 'a}', 'two words', 'x'.repeat(65), 'ünïcode', 'new\nline'])('refuses %j', (value) => {
     expect(() => readConfig({ COATCHECK_REDIS_PREFIX: value })).toThrow(ConfigError);
+  });
+});
+
+describe('COATCHECK_TRUST_PROXY', () => {
+  it('reads a count of proxies as a number (Express takes the string "1" for an address)', () => {
+    expect(readConfig({ COATCHECK_TRUST_PROXY: '1' }).trustProxy).toBe(1);
+    expect(readConfig({ COATCHECK_TRUST_PROXY: '0' }).trustProxy).toBe(0);
+    expect(readConfig({ COATCHECK_TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy).toBe('loopback, 10.0.0.0/8');
+    expect(readConfig({}).trustProxy).toBeUndefined();
+  });
+
+  it.each(['true', 'TRUE', 'yes', 'false', '33'])('refuses %j', (value) => {
+    expect(() => readConfig({ COATCHECK_TRUST_PROXY: value })).toThrow(ConfigError);
+  });
+});
+
+describe('revocationFeedPrefix', () => {
+  it('keeps the historical names for the default prefix, set or not, and prefixes any other', () => {
+    expect(revocationFeedPrefix('cc')).toBe('');
+    expect(revocationFeedPrefix('shop')).toBe('shop:');
   });
 });

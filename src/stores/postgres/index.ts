@@ -5,3 +5,4 @@ export {
   type PostgresStoreSettings,
 } from './create-postgres-store.js';
 export { migratePostgres, type MigrationResult } from './migrations.js';
+export { createPostgresRevocationFeed } from '../../revocation/postgres-feed.js';

@@ -52,8 +52,11 @@ export interface RedisStores {
  * const redis = createRedisStores({ url: 'redis://127.0.0.1:6379' }, { clock });
  * const store = composeStore(createSqliteStore({ path: './data/auth.db' }), redis);
  */
+/** What every key starts with unless `keyPrefix` says otherwise. */
+export const DEFAULT_KEY_PREFIX = 'cc';
+
 export function createRedisStores(options: RedisStoresOptions, settings: RedisStoresSettings = {}): RedisStores {
-  const { keyPrefix = 'cc', clock = systemClock, expiryGraceMs = 15 * 60_000 } = settings;
+  const { keyPrefix = DEFAULT_KEY_PREFIX, clock = systemClock, expiryGraceMs = 15 * 60_000 } = settings;
   if (!(Number.isSafeInteger(expiryGraceMs) && expiryGraceMs >= 0)) {
     throw new TypeError('expiryGraceMs must be a non-negative integer of milliseconds');
   }
