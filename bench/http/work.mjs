@@ -26,7 +26,8 @@ const WARMUP_REQUESTS = quick ? 500 : 20_000;
 const REQUESTS = quick ? 500 : 3_000;
 const CONNECTIONS = 10;
 // Not the seeds' jsonwebtoken stack: at about 6.5x the ceiling's instructions it alone would take minutes.
-const IDS = ['ceiling', 'seeds-session', 'session-redis', 'session-sqlite', 'bearer'];
+// bearer-strict: the strict target's reading by work, beside its alternating pairs of the HTTP section.
+const IDS = ['ceiling', 'seeds-session', 'session-redis', 'session-sqlite', 'bearer', 'bearer-strict'];
 const run = promisify(execFile);
 
 async function valgrindVersion() {
@@ -87,8 +88,10 @@ for (const id of IDS) {
 }
 const ceiling = rows.find((row) => row.id === 'ceiling' && !row.skip);
 for (const row of rows) if (ceiling && !row.skip) row.shareOfCeiling = ceiling.perRequest / row.perRequest;
+const [bearer, strict] = ['bearer', 'bearer-strict'].map((id) => rows.find((row) => row.id === id && !row.skip));
 emit({
   section: 'work',
   rows,
+  strictVsNormal: bearer && strict ? bearer.perRequest / strict.perRequest : null,
   settings: { valgrind: version, warmup: WARMUP_REQUESTS, requests: REQUESTS, connections: CONNECTIONS },
 });
