@@ -36,7 +36,8 @@ export interface KeyRingOptions {
   logger: AuthLogger;
 }
 
-// At most one store read per this interval to look for a key another instance just created.
+// Tokens naming a kid this ring does not know make it look in the store (another instance may just
+// have created that key), at most once per this interval: forged kids cannot make every request a read.
 const UNKNOWN_KID_RELOAD_MS = 5_000;
 
 /** Newest first; at equal creation times a key not yet scheduled to retire is the newer one. */
@@ -81,7 +82,7 @@ async function generateRecord(alg: JwtAlgorithm, sealKey: Uint8Array, now: numbe
 export class KeyRing {
   readonly #options: KeyRingOptions;
   #keys = new Map<string, LoadedKey>();
-  #loadedAt = Number.NEGATIVE_INFINITY;
+  #unknownKidLookupAt = Number.NEGATIVE_INFINITY;
   #reloading: Promise<void> | undefined;
 
   constructor(options: KeyRingOptions) {
@@ -91,17 +92,23 @@ export class KeyRing {
   /** Loads the ring, creating the first key if there is none for the configured algorithm. */
   async init(): Promise<void> {
     await this.reload();
-    if (!this.#candidates().length) {
-      const record = await generateRecord(this.#options.algorithm, this.#options.sealKey, this.#options.clock.now());
-      const { store, clock, retireGraceMs, publishDelayMs, logger } = this.#options;
-      await store.create(record);
-      // A changed algorithm leaves keys of the old one signing nothing: let them age out. (Keys
-      // that instances starting at the same moment created hand over like a rotation.)
-      const retiredAt = clock.now() + publishDelayMs;
-      await store.retireAllExcept(record.kid, retiredAt, retiredAt + retireGraceMs);
-      logger.info({ event: 'keys.created', kid: record.kid, alg: record.alg }, 'signing key created');
-      await this.reload();
-    }
+    if (this.#candidates().length) return;
+    const { store, sealKey, algorithm, clock, retireGraceMs, publishDelayMs, logger } = this.#options;
+    const record = await generateRecord(algorithm, sealKey, clock.now());
+    await store.create(record);
+    logger.info({ event: 'keys.created', kid: record.kid, alg: record.alg }, 'signing key created');
+    await this.reload();
+    // Instances that start together on an empty store each create a first key. If two of them
+    // retired "all keys but mine", none would be left once the grace ran out. So only an instance
+    // that sees no other first key retires the rest (a changed algorithm's keys, which sign
+    // nothing now, age out); of instances racing, at most one can (each creates before it looks,
+    // so of any two, the one that looks last sees the other's key). The others keep every key:
+    // all instances choose the same one to sign with from the same set (see `current`), and each
+    // verifies the others' (see `find`).
+    if (this.#candidates().some((key) => key.kid !== record.kid)) return;
+    const retiredAt = clock.now() + publishDelayMs;
+    await store.retireAllExcept(record.kid, retiredAt, retiredAt + retireGraceMs);
+    await this.reload();
   }
 
   /** Re-reads the store (keys created or retired by other instances, or by `coatcheck keys rotate`). */
@@ -140,7 +147,6 @@ export class KeyRing {
       next.set(record.kid, { kid: record.kid, alg: record.alg, signingKey, verificationKey, publicJwk, record });
     }
     this.#keys = next;
-    this.#loadedAt = clock.now();
   }
 
   /** Keys of the configured algorithm that have not stopped signing, newest first. */
@@ -176,7 +182,10 @@ export class KeyRing {
     const known = this.#keys.get(kid);
     const now = this.#options.clock.now();
     if (known) return known.record.expiresAt === null || known.record.expiresAt > now ? known : undefined;
-    if (now - this.#loadedAt < UNKNOWN_KID_RELOAD_MS) return undefined;
+    // Not throttled by the ring's other loads: a sibling's first key can appear just after this
+    // ring loaded at start, and its tokens must not be refused until the next periodic load.
+    if (now - this.#unknownKidLookupAt < UNKNOWN_KID_RELOAD_MS) return undefined;
+    this.#unknownKidLookupAt = now;
     await this.reload();
     return this.#keys.get(kid);
   }
