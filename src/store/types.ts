@@ -160,8 +160,17 @@ export interface SigningKeyStore {
   /** Every key, oldest first. */
   list(): Promise<SigningKeyRecord[]>;
   create(key: SigningKeyRecord): Promise<void>;
-  /** Retires every key still signing except `exceptKid`; returns the kids it retired. */
-  retireAllExcept(exceptKid: string, retiredAt: number, expiresAt: number): Promise<string[]>;
+  /**
+   * Retires every key still signing that comes before `newest` in `list`'s order (`createdAt`,
+   * then `kid`); returns the kids it retired. Never a key that comes after it: of several
+   * instances rotating (or creating a first key) at once, the last key in that order survives
+   * whatever order their calls land in.
+   */
+  retireOlderThan(
+    newest: Pick<SigningKeyRecord, 'kid' | 'createdAt'>,
+    retiredAt: number,
+    expiresAt: number,
+  ): Promise<string[]>;
   /** Deletes keys whose `expiresAt` is at or before `now`; returns how many. */
   deleteExpired(now: number): Promise<number>;
 }

@@ -93,22 +93,30 @@ export class KeyRing {
   async init(): Promise<void> {
     await this.reload();
     if (this.#candidates().length) return;
-    const { store, sealKey, algorithm, clock, retireGraceMs, publishDelayMs, logger } = this.#options;
-    const record = await generateRecord(algorithm, sealKey, clock.now());
-    await store.create(record);
+    // Instances that start together on an empty store each create a first key; each retires only
+    // the keys before its own (a changed algorithm's keys, other racers' older first keys), so the
+    // last one survives whatever order their calls land in. (If each retired "all but mine", two of
+    // them could retire every key, and nothing would sign once the grace ran out.)
+    const record = await this.#createAfterEveryKey();
+    const { store, clock, retireGraceMs, publishDelayMs, logger } = this.#options;
     logger.info({ event: 'keys.created', kid: record.kid, alg: record.alg }, 'signing key created');
-    await this.reload();
-    // Instances that start together on an empty store each create a first key. If two of them
-    // retired "all keys but mine", none would be left once the grace ran out. So only an instance
-    // that sees no other first key retires the rest (a changed algorithm's keys, which sign
-    // nothing now, age out); of instances racing, at most one can (each creates before it looks,
-    // so of any two, the one that looks last sees the other's key). The others keep every key:
-    // all instances choose the same one to sign with from the same set (see `current`), and each
-    // verifies the others' (see `find`).
-    if (this.#candidates().some((key) => key.kid !== record.kid)) return;
     const retiredAt = clock.now() + publishDelayMs;
-    await store.retireAllExcept(record.kid, retiredAt, retiredAt + retireGraceMs);
+    await store.retireOlderThan(record, retiredAt, retiredAt + retireGraceMs);
     await this.reload();
+  }
+
+  /**
+   * A new key, stored, that comes after every key in the store (`createdAt` at least one past the
+   * newest, should another host's clock run ahead), so that retiring the keys before it retires
+   * every key that existed.
+   */
+  async #createAfterEveryKey(): Promise<SigningKeyRecord> {
+    const { store, sealKey, algorithm, clock } = this.#options;
+    const existing = await store.list();
+    const newest = existing.reduce((latest, key) => Math.max(latest, key.createdAt), Number.NEGATIVE_INFINITY);
+    const record = await generateRecord(algorithm, sealKey, Math.max(clock.now(), newest + 1));
+    await store.create(record);
+    return record;
   }
 
   /** Re-reads the store (keys created or retired by other instances, or by `coatcheck keys rotate`). */
@@ -210,12 +218,11 @@ export class KeyRing {
    * signing then, and keep verifying (and stay in the JWKS) until every token they signed has expired.
    */
   async rotate(): Promise<SigningKeyRecord> {
-    const { store, sealKey, algorithm, clock, retireGraceMs, publishDelayMs, logger } = this.#options;
-    const now = clock.now();
-    const record = await generateRecord(algorithm, sealKey, now);
-    await store.create(record);
-    const retiredAt = now + publishDelayMs;
-    const retired = await store.retireAllExcept(record.kid, retiredAt, retiredAt + retireGraceMs);
+    const { store, clock, retireGraceMs, publishDelayMs, logger } = this.#options;
+    const record = await this.#createAfterEveryKey();
+    // Only the keys before it: of two rotations at once, the later key survives (see `init`).
+    const retiredAt = clock.now() + publishDelayMs;
+    const retired = await store.retireOlderThan(record, retiredAt, retiredAt + retireGraceMs);
     logger.info({ event: 'keys.rotated', kid: record.kid, retired }, 'signing key rotated');
     await this.reload();
     return record;

@@ -46,19 +46,32 @@ export function defineSigningKeyConformance(
       expect(await store.signingKeys.list()).toEqual([first]);
     });
 
-    it('retires exactly the keys still signing, except the named one, and returns their kids', async () => {
+    it('retires exactly the keys still signing that come before the named one, and returns their kids', async () => {
       const old = await createKey({ createdAt: T0 });
       const older = await createKey({ createdAt: T0 - MINUTE });
       const alreadyRetired = await createKey({ createdAt: T0 - 2 * MINUTE, retiredAt: T0 - 1, expiresAt: T0 + 9 });
-      const current = await createKey({ createdAt: T0 + MINUTE });
+      const current = await createKey({ kid: 'kid_a', createdAt: T0 + MINUTE });
+      // Same time, kid before it bytewise (not in most locales' collations, where 'a' < 'B').
+      const tieBefore = await createKey({ kid: 'kid_B', createdAt: T0 + MINUTE });
+      const tieAfter = await createKey({ kid: 'kid_b', createdAt: T0 + MINUTE });
+      // A key another instance created after it (a rotation at the same moment) keeps signing.
+      const later = await createKey({ createdAt: T0 + 2 * MINUTE });
       const retiredAt = T0 + 2 * MINUTE;
       const expiresAt = retiredAt + 15 * MINUTE;
-      const retired = await store.signingKeys.retireAllExcept(current.kid, retiredAt, expiresAt);
-      expect(sorted(retired)).toEqual(sorted([old.kid, older.kid]));
-      const ring = [alreadyRetired, { ...older, retiredAt, expiresAt }, { ...old, retiredAt, expiresAt }, current];
+      const retired = await store.signingKeys.retireOlderThan(current, retiredAt, expiresAt);
+      expect(sorted(retired)).toEqual(sorted([old.kid, older.kid, tieBefore.kid]));
+      const ring = [
+        alreadyRetired,
+        { ...older, retiredAt, expiresAt },
+        { ...old, retiredAt, expiresAt },
+        { ...tieBefore, retiredAt, expiresAt },
+        current,
+        tieAfter,
+        later,
+      ];
       expect(await store.signingKeys.list()).toEqual(ring);
-      // Again: nothing is left signing but the excepted key, and retired keys keep their deadlines.
-      expect(await store.signingKeys.retireAllExcept(current.kid, retiredAt + 1, expiresAt + 1)).toEqual([]);
+      // Again: nothing before it is left signing, and retired keys keep their deadlines.
+      expect(await store.signingKeys.retireOlderThan(current, retiredAt + 1, expiresAt + 1)).toEqual([]);
       expect(await store.signingKeys.list()).toEqual(ring);
     });
 
@@ -94,7 +107,7 @@ export function defineSigningKeyConformance(
         if (reopen === undefined) throw new Error('a persistent store fixture must provide reopen');
         const old = await createKey({ publicJwk: null, alg: 'HS256' });
         const current = await createKey({ createdAt: T0 + 1 });
-        await store.signingKeys.retireAllExcept(current.kid, T0 + 2, T0 + 3);
+        await store.signingKeys.retireOlderThan(current, T0 + 2, T0 + 3);
         store = await reopen();
         expect(await store.signingKeys.list()).toEqual([{ ...old, retiredAt: T0 + 2, expiresAt: T0 + 3 }, current]);
       });
@@ -105,7 +118,7 @@ export function defineSigningKeyConformance(
       const calls: (() => Promise<unknown>)[] = [
         () => store.signingKeys.list(),
         () => store.signingKeys.create(makeSigningKey()),
-        () => store.signingKeys.retireAllExcept(key.kid, T0, T0),
+        () => store.signingKeys.retireOlderThan(key, T0, T0),
         () => store.signingKeys.deleteExpired(T0),
       ];
       for (const call of calls) {

@@ -4,7 +4,7 @@ import { createManualClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
 import type { SigningKeyStore } from '../../src/store/types.js';
 import { createMemoryStore } from '../../src/stores/memory/index.js';
-import { KeyRing } from '../../src/tokens/key-ring.js';
+import { KeyRing, type JwtAlgorithm } from '../../src/tokens/key-ring.js';
 
 // Instances that start together on an empty store each find no key and create one. Whatever order
 // their store calls land in, at least one key must stay able to sign, every instance must end up
@@ -29,11 +29,16 @@ function createsMeetFirst(store: SigningKeyStore, count: number): SigningKeyStor
   };
 }
 
-function ringOn(store: SigningKeyStore, clock: ReturnType<typeof createManualClock>, sealKey: Uint8Array): KeyRing {
+function ringOn(
+  store: SigningKeyStore,
+  clock: ReturnType<typeof createManualClock>,
+  sealKey: Uint8Array,
+  algorithm: JwtAlgorithm = 'HS256',
+): KeyRing {
   return new KeyRing({
     store,
     sealKey,
-    algorithm: 'HS256',
+    algorithm,
     clock,
     retireGraceMs: RETIRE_GRACE_MS,
     publishDelayMs: PUBLISH_DELAY_MS,
@@ -52,7 +57,8 @@ describe('KeyRing: instances starting together on an empty store', () => {
 
     const records = await store.list();
     expect(records).toHaveLength(2);
-    expect(records.filter((record) => record.retiredAt === null).length).toBeGreaterThanOrEqual(1);
+    // The later key in the store's order keeps signing; the other hands over like a rotation.
+    expect(records.filter((record) => record.retiredAt === null)).toEqual([records[1]]);
 
     // Long after any retirement's grace, a reloaded ring still has a key to sign with.
     clock.advance(PUBLISH_DELAY_MS + RETIRE_GRACE_MS + 1);
@@ -85,11 +91,68 @@ describe('KeyRing: instances starting together on an empty store', () => {
     const sealKey = randomBytes(32);
     const b = ringOn(store, clock, sealKey);
     await b.init();
-    // A sibling whose first key b has not loaded (it raced b's init and lost the store's order).
+    // A key another instance created after b's last load.
     const a = ringOn(store, clock, sealKey);
     const sibling = await a.rotate();
     expect(b.peek(sibling.kid)).toBeUndefined();
     expect((await b.find(sibling.kid))?.kid).toBe(sibling.kid);
+  });
+});
+
+describe('KeyRing: rotations and changed algorithms racing on one store', () => {
+  it("retires a changed algorithm's key even when two instances create their first keys at once", async () => {
+    const clock = createManualClock();
+    const store = createMemoryStore().signingKeys;
+    const sealKey = randomBytes(32);
+    await ringOn(store, clock, sealKey, 'EdDSA').init();
+    const [oldAlgorithm] = await store.list();
+    clock.advance(1_000);
+    const held = createsMeetFirst(store, 2);
+    const [a, b] = [ringOn(held, clock, sealKey), ringOn(held, clock, sealKey)];
+    await Promise.all([a.init(), b.init()]);
+
+    const records = await store.list();
+    expect(records.find((record) => record.kid === oldAlgorithm!.kid)?.retiredAt).not.toBeNull();
+    expect(records.filter((record) => record.retiredAt === null)).toHaveLength(1);
+    clock.advance(PUBLISH_DELAY_MS + RETIRE_GRACE_MS + 1);
+    await Promise.all([a.reload(), b.reload()]);
+    expect(a.current().kid).toBe(b.current().kid);
+    expect(a.peek(oldAlgorithm!.kid)).toBeUndefined();
+  });
+
+  it('keeps one key signing when two rotations run at once', async () => {
+    const clock = createManualClock();
+    const store = createMemoryStore().signingKeys;
+    const sealKey = randomBytes(32);
+    const first = ringOn(store, clock, sealKey);
+    await first.init();
+    const before = first.current().kid;
+    clock.advance(60 * 60_000);
+    const held = createsMeetFirst(store, 2);
+    const [a, b] = [ringOn(held, clock, sealKey), ringOn(held, clock, sealKey)];
+    await Promise.all([a.reload(), b.reload()]);
+    const [ka, kb] = await Promise.all([a.rotate(), b.rotate()]);
+
+    const signing = (await store.list()).filter((record) => record.retiredAt === null).map((record) => record.kid);
+    expect(signing).toHaveLength(1);
+    expect([ka.kid, kb.kid]).toContain(signing[0]);
+    clock.advance(PUBLISH_DELAY_MS + RETIRE_GRACE_MS + 1);
+    await Promise.all([a.reload(), b.reload()]);
+    expect(a.current().kid).toBe(signing[0]);
+    expect(b.current().kid).toBe(signing[0]);
+    expect(a.peek(before)).toBeUndefined();
+  });
+
+  it('dates a new key after every stored key, so a host whose clock runs behind still retires the current one', async () => {
+    const ahead = createManualClock(Date.UTC(2026, 0, 1, 12));
+    const behind = createManualClock(Date.UTC(2026, 0, 1, 11, 59));
+    const store = createMemoryStore().signingKeys;
+    const sealKey = randomBytes(32);
+    await ringOn(store, ahead, sealKey).init();
+    const [current] = await store.list();
+    const rotated = await ringOn(store, behind, sealKey).rotate();
+    expect(rotated.createdAt).toBeGreaterThan(current!.createdAt);
+    expect((await store.list()).find((record) => record.kid === current!.kid)?.retiredAt).not.toBeNull();
   });
 });
 

@@ -11,9 +11,11 @@ export function createMemorySigningKeyStore(run: Run): SigningKeyStore {
         if (keysByKid.has(key.kid)) throw new Error('A signing key with this kid already exists');
         keysByKid.set(key.kid, { ...key });
       }),
-    retireAllExcept: (exceptKid, retiredAt, expiresAt) =>
+    retireOlderThan: (newest, retiredAt, expiresAt) =>
       run(() => {
-        const retiring = [...keysByKid.values()].filter((key) => key.retiredAt === null && key.kid !== exceptKid);
+        const retiring = [...keysByKid.values()].filter(
+          (key) => key.retiredAt === null && byCreatedAtThenKid(key, newest) < 0,
+        );
         for (const key of retiring) Object.assign(key, { retiredAt, expiresAt });
         return retiring.map((key) => key.kid);
       }),
@@ -26,7 +28,10 @@ export function createMemorySigningKeyStore(run: Run): SigningKeyStore {
   };
 }
 
-function byCreatedAtThenKid(a: SigningKeyRecord, b: SigningKeyRecord): number {
+function byCreatedAtThenKid(
+  a: Pick<SigningKeyRecord, 'kid' | 'createdAt'>,
+  b: Pick<SigningKeyRecord, 'kid' | 'createdAt'>,
+): number {
   if (a.createdAt !== b.createdAt) return a.createdAt - b.createdAt;
   return a.kid < b.kid ? -1 : a.kid > b.kid ? 1 : 0;
 }

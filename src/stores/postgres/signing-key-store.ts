@@ -18,11 +18,12 @@ export function createPostgresSigningKeyStore(db: Database): SigningKeyStore {
   const keys = db.table('signing_keys');
   const insert = `INSERT INTO ${keys} (${columns}) VALUES ($1, $2, $3, $4, $5, $6, $7)`;
   // A key ring holds a handful of keys, so none of these needs an index.
-  const selectAll = `SELECT ${columns} FROM ${keys} ORDER BY created_at, kid`;
+  const selectAll = `SELECT ${columns} FROM ${keys} ORDER BY created_at, kid COLLATE "C"`;
   // One statement, so the kids returned are exactly the keys retired, even when two instances rotate
-  // at once: the second waits for the first's row locks, then finds those keys retired.
-  const retireAllExcept = `UPDATE ${keys} SET retired_at = $1, expires_at = $2
-    WHERE retired_at IS NULL AND kid <> $3 RETURNING kid`;
+  // at once: the second waits for the first's row locks, then finds those keys retired. Kids compare
+  // bytewise (COLLATE "C"), as the key ring orders them, whatever the database's collation.
+  const retireOlderThan = `UPDATE ${keys} SET retired_at = $1, expires_at = $2
+    WHERE retired_at IS NULL AND (created_at < $3 OR (created_at = $3 AND kid COLLATE "C" < $4)) RETURNING kid`;
   // A NULL expires_at (a key still signing) never compares as due.
   const deleteExpired = `DELETE FROM ${keys} WHERE expires_at <= $1`;
 
@@ -34,8 +35,13 @@ export function createPostgresSigningKeyStore(db: Database): SigningKeyStore {
       const { kid, alg, publicJwk, privateJwkSealed, createdAt, retiredAt, expiresAt } = key;
       await db.query(insert, [kid, alg, publicJwk, privateJwkSealed, createdAt, retiredAt, expiresAt]);
     },
-    async retireAllExcept(exceptKid, retiredAt, expiresAt) {
-      const result = await db.query<{ kid: string }>(retireAllExcept, [retiredAt, expiresAt, exceptKid]);
+    async retireOlderThan(newest, retiredAt, expiresAt) {
+      const result = await db.query<{ kid: string }>(retireOlderThan, [
+        retiredAt,
+        expiresAt,
+        newest.createdAt,
+        newest.kid,
+      ]);
       return result.rows.map((row) => row.kid);
     },
     async deleteExpired(now) {

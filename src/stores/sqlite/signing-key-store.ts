@@ -22,9 +22,10 @@ export function createSqliteSigningKeyStore(db: BetterSqlite3.Database, guard: G
   // A key ring holds a handful of keys, so none of these needs an index.
   const selectAll = db.prepare<[], SigningKeyRow>(`SELECT ${columns} FROM signing_keys ORDER BY created_at, kid`);
   // One statement, so the kids returned are exactly the keys retired, even when two instances rotate
-  // at once.
-  const retireAllExcept = db.prepare<[number, number, string], { kid: string }>(
-    'UPDATE signing_keys SET retired_at = ?, expires_at = ? WHERE retired_at IS NULL AND kid <> ? RETURNING kid',
+  // at once. SQLite compares text bytewise, as `list` and the key ring order kids.
+  const retireOlderThan = db.prepare<[number, number, number, number, string], { kid: string }>(
+    `UPDATE signing_keys SET retired_at = ?, expires_at = ?
+     WHERE retired_at IS NULL AND (created_at < ? OR (created_at = ? AND kid < ?)) RETURNING kid`,
   );
   // A NULL expires_at (a key still signing) never compares as due.
   const deleteExpired = db.prepare<[number]>('DELETE FROM signing_keys WHERE expires_at <= ?');
@@ -35,8 +36,10 @@ export function createSqliteSigningKeyStore(db: BetterSqlite3.Database, guard: G
       guard(() => {
         insert.run(key);
       }),
-    retireAllExcept: (exceptKid, retiredAt, expiresAt) =>
-      guard(() => retireAllExcept.all(retiredAt, expiresAt, exceptKid).map((row) => row.kid)),
+    retireOlderThan: (newest, retiredAt, expiresAt) =>
+      guard(() =>
+        retireOlderThan.all(retiredAt, expiresAt, newest.createdAt, newest.createdAt, newest.kid).map((row) => row.kid),
+      ),
     deleteExpired: (now) => guard(() => deleteExpired.run(now).changes),
   };
 }
