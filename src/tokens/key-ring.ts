@@ -40,6 +40,11 @@ export interface KeyRingOptions {
 // have created that key), at most once per this interval: forged kids cannot make every request a read.
 const UNKNOWN_KID_RELOAD_MS = 5_000;
 
+// A new key is dated after every stored key, so that a host whose clock runs behind another's still
+// retires the current key when it rotates; a stored key dated further ahead than this came from a
+// broken clock, and is not followed.
+const MAX_FOLLOWED_SKEW_MS = 5 * 60_000;
+
 /** Newest first; at equal creation times a key not yet scheduled to retire is the newer one. */
 function newestFirst(a: LoadedKey, b: LoadedKey): number {
   const byCreation = b.record.createdAt - a.record.createdAt;
@@ -92,31 +97,48 @@ export class KeyRing {
   /** Loads the ring, creating the first key if there is none for the configured algorithm. */
   async init(): Promise<void> {
     await this.reload();
-    if (this.#candidates().length) return;
-    // Instances that start together on an empty store each create a first key; each retires only
-    // the keys before its own (a changed algorithm's keys, other racers' older first keys), so the
-    // last one survives whatever order their calls land in. (If each retired "all but mine", two of
-    // them could retire every key, and nothing would sign once the grace ran out.)
-    const record = await this.#createAfterEveryKey();
-    const { store, clock, retireGraceMs, publishDelayMs, logger } = this.#options;
-    logger.info({ event: 'keys.created', kid: record.kid, alg: record.alg }, 'signing key created');
-    const retiredAt = clock.now() + publishDelayMs;
-    await store.retireOlderThan(record, retiredAt, retiredAt + retireGraceMs);
+    if (!this.#candidates().length) {
+      const record = await this.#createAfterEveryKey();
+      this.#options.logger.info({ event: 'keys.created', kid: record.kid, alg: record.alg }, 'signing key created');
+    }
+    // Also when a key exists: an earlier start may have created its key and failed to retire the rest.
+    await this.#retireAllButTheLast();
     await this.reload();
   }
 
   /**
-   * A new key, stored, that comes after every key in the store (`createdAt` at least one past the
-   * newest, should another host's clock run ahead), so that retiring the keys before it retires
-   * every key that existed.
+   * A new key, stored, dated after every stored key (up to `MAX_FOLLOWED_SKEW_MS` ahead of this
+   * host's clock), so that retiring the keys before it retires every key that existed.
    */
   async #createAfterEveryKey(): Promise<SigningKeyRecord> {
     const { store, sealKey, algorithm, clock } = this.#options;
-    const existing = await store.list();
-    const newest = existing.reduce((latest, key) => Math.max(latest, key.createdAt), Number.NEGATIVE_INFINITY);
-    const record = await generateRecord(algorithm, sealKey, Math.max(clock.now(), newest + 1));
+    const now = clock.now();
+    let newest = Number.NEGATIVE_INFINITY;
+    for (const key of await store.list()) {
+      if (key.createdAt <= now + MAX_FOLLOWED_SKEW_MS) newest = Math.max(newest, key.createdAt);
+    }
+    const record = await generateRecord(algorithm, sealKey, Math.max(now, newest + 1));
     await store.create(record);
     return record;
+  }
+
+  /**
+   * Retires every key still signing that comes before the last one of this ring's algorithm in the
+   * store's order (`createdAt`, then `kid`): a changed algorithm's keys, the keys a rotation
+   * replaces, and the first keys of instances that started together. Called after every create,
+   * reading the store afresh: of instances creating keys at once (first keys or rotations), the one
+   * that reads last has seen every create and leaves only the last key signing, whatever order
+   * their calls land in, and the last key is never retired by anyone. (Each retiring "all but
+   * mine", as this once did, two instances could retire every key, and nothing would sign once the
+   * grace ran out.) Returns the kids it retired.
+   */
+  async #retireAllButTheLast(): Promise<string[]> {
+    const { store, algorithm, clock, retireGraceMs, publishDelayMs } = this.#options;
+    const keys = await store.list();
+    const last = keys.filter((key) => key.alg === algorithm && key.retiredAt === null).at(-1);
+    if (last === undefined || !keys.some((key) => key.retiredAt === null && key.kid !== last.kid)) return [];
+    const retiredAt = clock.now() + publishDelayMs;
+    return store.retireOlderThan(last, retiredAt, retiredAt + retireGraceMs);
   }
 
   /** Re-reads the store (keys created or retired by other instances, or by `coatcheck keys rotate`). */
@@ -218,12 +240,9 @@ export class KeyRing {
    * signing then, and keep verifying (and stay in the JWKS) until every token they signed has expired.
    */
   async rotate(): Promise<SigningKeyRecord> {
-    const { store, clock, retireGraceMs, publishDelayMs, logger } = this.#options;
     const record = await this.#createAfterEveryKey();
-    // Only the keys before it: of two rotations at once, the later key survives (see `init`).
-    const retiredAt = clock.now() + publishDelayMs;
-    const retired = await store.retireOlderThan(record, retiredAt, retiredAt + retireGraceMs);
-    logger.info({ event: 'keys.rotated', kid: record.kid, retired }, 'signing key rotated');
+    const retired = await this.#retireAllButTheLast();
+    this.#options.logger.info({ event: 'keys.rotated', kid: record.kid, retired }, 'signing key rotated');
     await this.reload();
     return record;
   }

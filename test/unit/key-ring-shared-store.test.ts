@@ -120,6 +120,62 @@ describe('KeyRing: rotations and changed algorithms racing on one store', () => 
     expect(a.peek(oldAlgorithm!.kid)).toBeUndefined();
   });
 
+  it('leaves one key signing when a slow create lands after another instance created and retired', async () => {
+    const clock = createManualClock();
+    const store = createMemoryStore().signingKeys;
+    const sealKey = randomBytes(32);
+    // A has read the (empty) store and dated its key; its create is held until B has finished.
+    let releaseA!: () => void;
+    const bDone = new Promise<void>((resolve) => (releaseA = resolve));
+    let aHeld!: () => void;
+    const aAtCreate = new Promise<void>((resolve) => (aHeld = resolve));
+    const slow: SigningKeyStore = {
+      ...store,
+      async create(record) {
+        aHeld();
+        await bDone;
+        return store.create(record);
+      },
+    };
+    const a = ringOn(slow, clock, sealKey);
+    const aStarted = a.init();
+    await aAtCreate;
+    clock.advance(1_000);
+    const b = ringOn(store, clock, sealKey);
+    await b.init();
+    releaseA();
+    await aStarted;
+
+    const records = await store.list();
+    expect(records).toHaveLength(2);
+    // A's key is dated before B's: A retires its own and leaves B's, the last one, signing.
+    expect(records.filter((record) => record.retiredAt === null).map((record) => record.kid)).toEqual([
+      records[1]!.kid,
+    ]);
+  });
+
+  it('retires what an earlier start left signing when its retirement failed', async () => {
+    const clock = createManualClock();
+    const store = createMemoryStore().signingKeys;
+    const sealKey = randomBytes(32);
+    await ringOn(store, clock, sealKey, 'EdDSA').init();
+    const [oldAlgorithm] = await store.list();
+    clock.advance(1_000);
+    let failures = 1;
+    const flaky: SigningKeyStore = {
+      ...store,
+      async retireOlderThan(newest, retiredAt, expiresAt) {
+        if (failures-- > 0) throw new Error('the store went away');
+        return store.retireOlderThan(newest, retiredAt, expiresAt);
+      },
+    };
+    await expect(ringOn(flaky, clock, sealKey).init()).rejects.toThrow('the store went away');
+    expect((await store.list()).find((record) => record.kid === oldAlgorithm!.kid)?.retiredAt).toBeNull();
+    // The next start (a retry of `ready()`, a restart) finds its key and finishes the job.
+    await ringOn(flaky, clock, sealKey).init();
+    expect((await store.list()).find((record) => record.kid === oldAlgorithm!.kid)?.retiredAt).not.toBeNull();
+  });
+
   it('keeps one key signing when two rotations run at once', async () => {
     const clock = createManualClock();
     const store = createMemoryStore().signingKeys;
@@ -153,6 +209,16 @@ describe('KeyRing: rotations and changed algorithms racing on one store', () => 
     const rotated = await ringOn(store, behind, sealKey).rotate();
     expect(rotated.createdAt).toBeGreaterThan(current!.createdAt);
     expect((await store.list()).find((record) => record.kid === current!.kid)?.retiredAt).not.toBeNull();
+  });
+
+  it('does not follow a stored key dated more than 5 minutes ahead (a broken clock)', async () => {
+    const broken = createManualClock(Date.UTC(2036, 0, 1));
+    const clock = createManualClock(Date.UTC(2026, 0, 1));
+    const store = createMemoryStore().signingKeys;
+    const sealKey = randomBytes(32);
+    await ringOn(store, broken, sealKey).init();
+    const rotated = await ringOn(store, clock, sealKey).rotate();
+    expect(rotated.createdAt).toBe(clock.now());
   });
 });
 
