@@ -46,6 +46,18 @@ function ringOn(
   });
 }
 
+/** A store whose one key is EdDSA's, and a clock a second past its creation: then the rings switch to HS256. */
+async function storeWithAnEdDsaKey() {
+  const clock = createManualClock();
+  const store = createMemoryStore().signingKeys;
+  const sealKey = randomBytes(32);
+  await ringOn(store, clock, sealKey, 'EdDSA').init();
+  const [oldAlgorithm] = await store.list();
+  if (oldAlgorithm === undefined) throw new Error('no EdDSA key');
+  clock.advance(1_000);
+  return { clock, store, sealKey, oldAlgorithm };
+}
+
 describe('KeyRing: instances starting together on an empty store', () => {
   it('never retires every first key, when all the creates land before any retirement', async () => {
     const clock = createManualClock();
@@ -101,23 +113,18 @@ describe('KeyRing: instances starting together on an empty store', () => {
 
 describe('KeyRing: rotations and changed algorithms racing on one store', () => {
   it("retires a changed algorithm's key even when two instances create their first keys at once", async () => {
-    const clock = createManualClock();
-    const store = createMemoryStore().signingKeys;
-    const sealKey = randomBytes(32);
-    await ringOn(store, clock, sealKey, 'EdDSA').init();
-    const [oldAlgorithm] = await store.list();
-    clock.advance(1_000);
+    const { clock, store, sealKey, oldAlgorithm } = await storeWithAnEdDsaKey();
     const held = createsMeetFirst(store, 2);
     const [a, b] = [ringOn(held, clock, sealKey), ringOn(held, clock, sealKey)];
     await Promise.all([a.init(), b.init()]);
 
     const records = await store.list();
-    expect(records.find((record) => record.kid === oldAlgorithm!.kid)?.retiredAt).not.toBeNull();
+    expect(records.find((record) => record.kid === oldAlgorithm.kid)?.retiredAt).not.toBeNull();
     expect(records.filter((record) => record.retiredAt === null)).toHaveLength(1);
     clock.advance(PUBLISH_DELAY_MS + RETIRE_GRACE_MS + 1);
     await Promise.all([a.reload(), b.reload()]);
     expect(a.current().kid).toBe(b.current().kid);
-    expect(a.peek(oldAlgorithm!.kid)).toBeUndefined();
+    expect(a.peek(oldAlgorithm.kid)).toBeUndefined();
   });
 
   it('leaves one key signing when a slow create lands after another instance created and retired', async () => {
@@ -155,12 +162,7 @@ describe('KeyRing: rotations and changed algorithms racing on one store', () => 
   });
 
   it('retires what an earlier start left signing when its retirement failed', async () => {
-    const clock = createManualClock();
-    const store = createMemoryStore().signingKeys;
-    const sealKey = randomBytes(32);
-    await ringOn(store, clock, sealKey, 'EdDSA').init();
-    const [oldAlgorithm] = await store.list();
-    clock.advance(1_000);
+    const { clock, store, sealKey, oldAlgorithm } = await storeWithAnEdDsaKey();
     let failures = 1;
     const flaky: SigningKeyStore = {
       ...store,
@@ -170,10 +172,10 @@ describe('KeyRing: rotations and changed algorithms racing on one store', () => 
       },
     };
     await expect(ringOn(flaky, clock, sealKey).init()).rejects.toThrow('the store went away');
-    expect((await store.list()).find((record) => record.kid === oldAlgorithm!.kid)?.retiredAt).toBeNull();
+    expect((await store.list()).find((record) => record.kid === oldAlgorithm.kid)?.retiredAt).toBeNull();
     // The next start (a retry of `ready()`, a restart) finds its key and finishes the job.
     await ringOn(flaky, clock, sealKey).init();
-    expect((await store.list()).find((record) => record.kid === oldAlgorithm!.kid)?.retiredAt).not.toBeNull();
+    expect((await store.list()).find((record) => record.kid === oldAlgorithm.kid)?.retiredAt).not.toBeNull();
   });
 
   it('keeps one key signing when two rotations run at once', async () => {
