@@ -45,13 +45,16 @@ const UNKNOWN_KID_RELOAD_MS = 5_000;
 // broken clock, and is not followed.
 const MAX_FOLLOWED_SKEW_MS = 5 * 60_000;
 
-/** Newest first; at equal creation times a key not yet scheduled to retire is the newer one. */
+/**
+ * Newest first; at equal creation times a key not yet scheduled to retire is the newer one, then
+ * the greater kid, as in the store's order (whose last key `#retireAllButTheLast` keeps).
+ */
 function newestFirst(a: LoadedKey, b: LoadedKey): number {
   const byCreation = b.record.createdAt - a.record.createdAt;
   if (byCreation !== 0) return byCreation;
   const aRetiring = a.record.retiredAt !== null ? 1 : 0;
   const bRetiring = b.record.retiredAt !== null ? 1 : 0;
-  return aRetiring - bRetiring || (a.kid < b.kid ? -1 : 1);
+  return aRetiring - bRetiring || (a.kid < b.kid ? 1 : -1);
 }
 
 function isAlgorithm(value: string): value is JwtAlgorithm {
@@ -135,7 +138,12 @@ export class KeyRing {
   async #retireAllButTheLast(): Promise<string[]> {
     const { store, algorithm, clock, retireGraceMs, publishDelayMs } = this.#options;
     const keys = await store.list();
-    const last = keys.filter((key) => key.alg === algorithm && key.retiredAt === null).at(-1);
+    // Not a key a broken clock dated far ahead: it would stay last, and no rotation could replace it.
+    // (Leaving it out of the choice keeps the guarantee: nobody retires the last key of all.)
+    const horizon = clock.now() + MAX_FOLLOWED_SKEW_MS;
+    const last = keys
+      .filter((key) => key.alg === algorithm && key.retiredAt === null && key.createdAt <= horizon)
+      .at(-1);
     if (last === undefined || !keys.some((key) => key.retiredAt === null && key.kid !== last.kid)) return [];
     const retiredAt = clock.now() + publishDelayMs;
     return store.retireOlderThan(last, retiredAt, retiredAt + retireGraceMs);

@@ -219,8 +219,14 @@ describe('KeyRing: rotations and changed algorithms racing on one store', () => 
     const store = createMemoryStore().signingKeys;
     const sealKey = randomBytes(32);
     await ringOn(store, broken, sealKey).init();
-    const rotated = await ringOn(store, clock, sealKey).rotate();
+    const ring = ringOn(store, clock, sealKey);
+    const rotated = await ring.rotate();
     expect(rotated.createdAt).toBe(clock.now());
+    // And the rotation takes over signing: the key from the future neither stays last nor retires it.
+    expect((await store.list()).find((record) => record.kid === rotated.kid)?.retiredAt).toBeNull();
+    clock.advance(PUBLISH_DELAY_MS);
+    await ring.reload();
+    expect(ring.current().kid).toBe(rotated.kid);
   });
 });
 
