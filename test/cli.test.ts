@@ -64,6 +64,41 @@ describe('coatcheck users', () => {
   });
 });
 
+describe('coatcheck keys', () => {
+  it('lists without writing (even under another secret), and rotates', () => {
+    const keysDir = mkdtempSync(join(tmpdir(), 'coatcheck-cli-keys-'));
+    try {
+      const keys = (args: string[], env: Record<string, string> = {}) =>
+        coatcheck(['keys', ...args], { env: { COATCHECK_DATA_DIR: keysDir, ...env } });
+      const listed = (env: Record<string, string> = {}) => {
+        const result = keys(['list', '--json'], env);
+        expect([result.status, result.stderr]).toEqual([0, '']);
+        return JSON.parse(result.stdout) as { kid: string; status: string; retiredAt: string | null }[];
+      };
+
+      // An empty store stays empty: listing creates no key.
+      expect(listed()).toEqual([]);
+      expect(listed()).toEqual([]);
+
+      const rotated = keys(['rotate']);
+      expect([rotated.status, rotated.stderr]).toEqual([0, '']);
+      expect(rotated.stdout).toMatch(/^new signing key \S+ \(ES256\): in the JWKS now, signing from /);
+      const ring = listed();
+      expect(ring.map((key) => key.status)).toEqual(['signing', 'published']);
+
+      // A shell with the wrong secret (or another algorithm) sees keys it cannot use, and changes nothing.
+      // Neither signs for it: the first key is on its way out, the second not yet signing.
+      const unusable = ring.map((key) => [key.kid, key.retiredAt === null ? 'published' : 'retired']);
+      const statuses = (env: Record<string, string>) => listed(env).map((key) => [key.kid, key.status]);
+      expect(statuses({ COATCHECK_SECRET: 'another secret of at least thirty-two bytes' })).toEqual(unusable);
+      expect(statuses({ COATCHECK_JWT_ALG: 'EdDSA' })).toEqual(unusable);
+      expect(listed()).toEqual(ring);
+    } finally {
+      rmSync(keysDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('coatcheck serve', () => {
   it('serves on the configured port with data in the data directory, and exits 0 on SIGTERM', async () => {
     const child = spawn(process.execPath, [CLI, 'serve'], {

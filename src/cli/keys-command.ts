@@ -3,6 +3,7 @@ import { createAuth } from '../create-auth.js';
 import type { ServerConfig } from '../server/config.js';
 import { openSqlStore } from '../server/open-stores.js';
 import { tokenOptions } from '../server/serve.js';
+import type { KeyRing } from '../tokens/key-ring.js';
 import { KEY_PUBLISH_DELAY_MS } from '../tokens/token-service.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -20,17 +21,21 @@ export async function runKeys(config: ServerConfig, args: string[]): Promise<num
     purgeInterval: 0,
     tokens: tokenOptions(config),
   });
+  const ring = auth.tokens!.ring;
   try {
-    await auth.ready();
     if (sub === 'rotate') {
-      const key = await auth.tokens!.ring.rotate();
+      await auth.ready();
+      const key = await ring.rotate();
       process.stdout.write(
         `new signing key ${key.kid} (${key.alg}): in the JWKS now, signing from ${iso(key.createdAt + KEY_PUBLISH_DELAY_MS)}; older keys keep verifying until their tokens have expired\n`,
       );
       return 0;
     }
+    // Listing only reads. `ready()` would create a key where the store holds none this
+    // configuration can use (another algorithm, another secret), and retire the fleet's keys.
+    await ring.reload();
     const keys = await store.signingKeys.list();
-    const current = auth.tokens!.ring.current().kid;
+    const current = signingKid(ring);
     const rows = keys.map((k) => ({
       kid: k.kid,
       alg: k.alg,
@@ -49,5 +54,14 @@ export async function runKeys(config: ServerConfig, args: string[]): Promise<num
   } finally {
     await auth.close();
     await store.close();
+  }
+}
+
+/** The kid this configuration would sign with, or `null` when none of the stored keys can (`current` throws). */
+function signingKid(ring: KeyRing): string | null {
+  try {
+    return ring.current().kid;
+  } catch {
+    return null;
   }
 }
