@@ -92,6 +92,12 @@ describe('coatcheck keys', () => {
       const statuses = (env: Record<string, string>) => listed(env).map((key) => [key.kid, key.status]);
       expect(statuses({ COATCHECK_SECRET: 'another secret of at least thirty-two bytes' })).toEqual(unusable);
       expect(statuses({ COATCHECK_JWT_ALG: 'EdDSA' })).toEqual(unusable);
+      // Nor may it rotate: the fleet could not unseal the new key, and its own would be retired.
+      const stranger = keys(['rotate'], { COATCHECK_SECRET: 'another secret of at least thirty-two bytes' });
+      expect([stranger.status, stranger.stdout]).toEqual([1, '']);
+      expect(stranger.stderr).toBe(
+        'coatcheck: 2 signing key(s) in the store cannot be unsealed with this COATCHECK_SECRET: not rotating (is this the secret every instance uses?)\n',
+      );
       expect(listed()).toEqual(ring);
     } finally {
       rmSync(keysDir, { recursive: true, force: true });

@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
 import { createAuth } from '../create-auth.js';
-import type { ServerConfig } from '../server/config.js';
+import { ConfigError, type ServerConfig } from '../server/config.js';
 import { openSqlStore } from '../server/open-stores.js';
 import { tokenOptions } from '../server/serve.js';
+import type { SigningKeyStore } from '../store/types.js';
 import type { KeyRing } from '../tokens/key-ring.js';
 import { KEY_PUBLISH_DELAY_MS } from '../tokens/token-service.js';
 
@@ -24,6 +25,7 @@ export async function runKeys(config: ServerConfig, args: string[]): Promise<num
   const ring = auth.tokens!.ring;
   try {
     if (sub === 'rotate') {
+      await refuseUnreadableKeys(ring, store.signingKeys);
       await auth.ready();
       const key = await ring.rotate();
       process.stdout.write(
@@ -63,5 +65,23 @@ function signingKid(ring: KeyRing): string | null {
     return ring.current().kid;
   } catch {
     return null;
+  }
+}
+
+/**
+ * A rotation from a shell whose secret is not the fleet's would make a key the fleet cannot
+ * unseal and retire the keys it signs with: refuse while the store holds live keys this
+ * configuration cannot read.
+ */
+async function refuseUnreadableKeys(ring: KeyRing, keys: SigningKeyStore): Promise<void> {
+  await ring.reload();
+  const now = Date.now();
+  const unreadable = (await keys.list()).filter(
+    (key) => (key.expiresAt === null || key.expiresAt > now) && ring.peek(key.kid) === undefined,
+  );
+  if (unreadable.length > 0) {
+    throw new ConfigError(
+      `${unreadable.length} signing key(s) in the store cannot be unsealed with this COATCHECK_SECRET: not rotating (is this the secret every instance uses?)`,
+    );
   }
 }
