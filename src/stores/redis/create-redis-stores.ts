@@ -36,6 +36,9 @@ export interface RedisStores {
   readonly redis: Redis;
 }
 
+/** What every key starts with unless `keyPrefix` says otherwise. */
+export const DEFAULT_KEY_PREFIX = 'cc';
+
 /**
  * Sessions and refresh families in Redis. Every key of one user carries the hash tag `{u:<userId>}`,
  * so the atomic steps (a Lua script each) stay within one slot and the layout works on Redis Cluster
@@ -52,9 +55,6 @@ export interface RedisStores {
  * const redis = createRedisStores({ url: 'redis://127.0.0.1:6379' }, { clock });
  * const store = composeStore(createSqliteStore({ path: './data/auth.db' }), redis);
  */
-/** What every key starts with unless `keyPrefix` says otherwise. */
-export const DEFAULT_KEY_PREFIX = 'cc';
-
 export function createRedisStores(options: RedisStoresOptions, settings: RedisStoresSettings = {}): RedisStores {
   const { keyPrefix = DEFAULT_KEY_PREFIX, clock = systemClock, expiryGraceMs = 15 * 60_000 } = settings;
   if (!(Number.isSafeInteger(expiryGraceMs) && expiryGraceMs >= 0)) {
