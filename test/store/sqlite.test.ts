@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../src/core/errors.js';
 import type { Store } from '../../src/store/types.js';
-import { createSqliteStore, type SqliteStore } from '../../src/stores/sqlite/index.js';
+import { createSqliteStore, DEFAULT_MMAP_BYTES, type SqliteStore } from '../../src/stores/sqlite/index.js';
 import { migrate, migrations } from '../../src/stores/sqlite/migrations.js';
 import { defineStoreConformance, type StoreFixture } from './conformance.js';
 import { makeSession, makeUser } from './fixtures.js';
@@ -90,6 +90,40 @@ describe('sqlite store', () => {
     expect(database.pragma('synchronous', { simple: true })).toBe(1);
     expect(database.pragma('busy_timeout', { simple: true })).toBe(5000);
   });
+
+  it('reads a file it opens through a memory map of DEFAULT_MMAP_BYTES, or of mmapBytes; 0 turns it off', async () => {
+    expect(open().database.pragma('mmap_size', { simple: true })).toBe(DEFAULT_MMAP_BYTES);
+    const small = createSqliteStore({ path, mmapBytes: 4096 * 256 });
+    opened.push(small);
+    expect(small.database.pragma('mmap_size', { simple: true })).toBe(4096 * 256);
+    const off = createSqliteStore({ path, mmapBytes: 0 });
+    opened.push(off);
+    expect(off.database.pragma('mmap_size', { simple: true })).toBe(0);
+    // Reads through the map see what another connection wrote.
+    const user = makeUser();
+    await off.users.create(user);
+    expect(await small.users.findById(user.id)).toEqual(user);
+  });
+
+  it('leaves the map of a handle it was given as the handle has it', async () => {
+    const handle = new BetterSqlite3(path);
+    try {
+      handle.pragma('mmap_size = 65536');
+      const store = createSqliteStore({ database: handle });
+      expect(handle.pragma('mmap_size', { simple: true })).toBe(65536);
+      await store.close();
+    } finally {
+      handle.close();
+    }
+  });
+
+  it.each([-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '1024' as unknown as number])(
+    'refuses mmapBytes %s before creating any file',
+    (mmapBytes) => {
+      expect(() => createSqliteStore({ path, mmapBytes })).toThrow(/mmapBytes must be a non-negative integer/);
+      expect(() => statSync(path)).toThrow();
+    },
+  );
 
   it('refuses a database from a newer schema version', async () => {
     await open().close();

@@ -10,8 +10,26 @@ import { createSqliteSessionWithUser } from './session-with-user.js';
 import { createSqliteSigningKeyStore } from './signing-key-store.js';
 import { createSqliteUserStore } from './user-store.js';
 
-/** A file to open (created, with its directory, if missing), or a handle the caller already opened. */
-export type SqliteStoreOptions = { path: string } | { database: BetterSqlite3.Database };
+/**
+ * A file to open (created, with its directory, if missing), or a handle the caller already opened.
+ *
+ * `mmapBytes`: how much of the file SQLite reads through a memory map instead of a `pread` per page
+ * (`PRAGMA mmap_size`); default `DEFAULT_MMAP_BYTES`, 0 turns it off. A handle passed in keeps its own.
+ */
+export type SqliteStoreOptions = { path: string; mmapBytes?: number } | { database: BetterSqlite3.Database };
+
+/**
+ * 1 GiB of address space, not of memory: the map covers at most the file, and its pages are the
+ * kernel's file cache, which the kernel reclaims as it would the cache behind `pread`. With about
+ * 500 bytes per session, that is some 2 million sessions before reads past it fall back to `pread`.
+ *
+ * Why a map: a session lookup in a file larger than SQLite's own page cache (16 MB here) otherwise
+ * copies two or so pages out of the kernel per lookup, each copy a system call, and system calls are
+ * dear on virtual machines (see docs/performance.md, "SQLite lookup at 1M sessions"). The trade,
+ * SQLite's own: an I/O error on the file under the map, or the file truncated by something other
+ * than SQLite, stops the process with SIGBUS instead of failing one query.
+ */
+export const DEFAULT_MMAP_BYTES = 1024 ** 3;
 
 /** The store plus its driver handle, so the application can keep its own tables in the same file. */
 export interface SqliteStore extends Store {
@@ -33,6 +51,7 @@ export type Guard = <T>(operation: () => T) => Promise<T>;
  */
 export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const ownsDatabase = 'path' in options;
+  const mmapBytes = 'path' in options ? checkedMmapBytes(options.mmapBytes) : undefined;
   const db = 'path' in options ? openFile(options.path) : options.database;
   let closed = false;
 
@@ -61,6 +80,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     db.pragma('synchronous = NORMAL');
     // Deleting a session cascades to its refresh family and token hashes only with this on.
     db.pragma('foreign_keys = ON');
+    if (mmapBytes !== undefined) db.pragma(`mmap_size = ${mmapBytes}`);
     migrate(db);
     const ping = db.prepare('SELECT 1').pluck();
     const readSessionWithUser = createSqliteSessionWithUser(db);
@@ -85,6 +105,14 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     if (ownsDatabase) db.close();
     throw error;
   }
+}
+
+function checkedMmapBytes(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_MMAP_BYTES;
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new TypeError('options.mmapBytes must be a non-negative integer of bytes');
+  }
+  return value;
 }
 
 function openFile(path: string): BetterSqlite3.Database {

@@ -1,1 +1,6 @@
-export { createSqliteStore, type SqliteStore, type SqliteStoreOptions } from './create-sqlite-store.js';
+export {
+  createSqliteStore,
+  DEFAULT_MMAP_BYTES,
+  type SqliteStore,
+  type SqliteStoreOptions,
+} from './create-sqlite-store.js';
