@@ -24,7 +24,11 @@ export interface Auth {
   readonly sessionCookie: AuthCookie;
   /** Access and refresh tokens and the key ring; `null` unless `tokens` was configured. */
   readonly tokens: TokenService | null;
-  /** Resolves once the signing keys are loaded (created on first start). A no-op without tokens. */
+  /**
+   * Resolves once the signing keys are loaded (created on first start). A no-op without tokens.
+   * Rejects with `UnreadableSigningKeysError` when the store's keys still signing were sealed under
+   * another secret and none was sealed under this one.
+   */
   ready(): Promise<void>;
   /** Answers every coatcheck route (`/auth/*`, `/healthz`): a `Request` in, a `Response` out. */
   handle(request: Request, context?: RequestContext): Promise<Response>;

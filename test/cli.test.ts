@@ -96,9 +96,52 @@ describe('coatcheck keys', () => {
       const stranger = keys(['rotate'], { COATCHECK_SECRET: 'another secret of at least thirty-two bytes' });
       expect([stranger.status, stranger.stdout]).toEqual([1, '']);
       expect(stranger.stderr).toBe(
-        'coatcheck: 2 signing key(s) in the store cannot be unsealed with this COATCHECK_SECRET: not rotating (is this the secret every instance uses?)\n',
+        'coatcheck: 2 signing key(s) in the store cannot be unsealed with this COATCHECK_SECRET: not rotating (is this the secret every instance uses? To change the secret on purpose, add --replace-unreadable)\n',
       );
       expect(listed()).toEqual(ring);
+    } finally {
+      rmSync(keysDir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to serve under a secret that cannot unseal the keys still signing, until they are replaced on purpose', () => {
+    const keysDir = mkdtempSync(join(tmpdir(), 'coatcheck-cli-keys-'));
+    const newSecret = { COATCHECK_SECRET: 'the new secret, of at least thirty-two bytes' };
+    try {
+      const run = (args: string[], env: Record<string, string> = {}) =>
+        coatcheck(args, {
+          env: {
+            COATCHECK_DATA_DIR: keysDir,
+            PORT: '0',
+            HOST: '127.0.0.1',
+            COATCHECK_ORIGIN: 'http://localhost:3000',
+            ...env,
+          },
+        });
+      const listed = (env: Record<string, string> = {}) => {
+        const result = run(['keys', 'list', '--json'], env);
+        expect([result.status, result.stderr]).toEqual([0, '']);
+        return JSON.parse(result.stdout) as { kid: string; status: string }[];
+      };
+      expect(run(['keys', 'rotate']).status).toBe(0);
+      const ring = listed();
+      expect(ring.map((key) => key.status)).toEqual(['signing', 'published']);
+
+      // It would make its own key and retire the fleet's: one line, exit 1, nothing written.
+      const refused = run(['serve'], newSecret);
+      expect([refused.status, refused.stdout]).toEqual([1, '']);
+      expect(refused.stderr).toMatch(
+        /^coatcheck: 1 signing key\(s\) in the store cannot be unsealed with this secret \(COATCHECK_SECRET\), and none can: .*`coatcheck keys rotate --replace-unreadable` with the new one\n$/,
+      );
+      expect(listed()).toEqual(ring);
+
+      // A change of secret on purpose: the old keys retire as in any rotation, the new one signs.
+      const replaced = run(['keys', 'rotate', '--replace-unreadable'], newSecret);
+      expect([replaced.status, replaced.stderr]).toEqual([0, '']);
+      expect(listed(newSecret).map((key) => key.status)).toEqual(['retired', 'retired', 'signing']);
+      expect(run(['keys', 'list', '--replace-unreadable']).stderr).toBe(
+        'coatcheck: --replace-unreadable goes with rotate\n',
+      );
     } finally {
       rmSync(keysDir, { recursive: true, force: true });
     }

@@ -12,8 +12,16 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
 /** `coatcheck keys list|rotate`, on the same data directory and secret as `serve`. */
 export async function runKeys(config: ServerConfig, args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } }, strict: true });
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      json: { type: 'boolean', default: false },
+      'replace-unreadable': { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
   if (sub !== 'list' && sub !== 'rotate') throw new TypeError('keys needs one of: list, rotate');
+  if (values['replace-unreadable'] && sub !== 'rotate') throw new TypeError('--replace-unreadable goes with rotate');
   const { sql: store } = await openSqlStore(config);
   const auth = createAuth({
     store,
@@ -25,8 +33,15 @@ export async function runKeys(config: ServerConfig, args: string[]): Promise<num
   const ring = auth.tokens!.ring;
   try {
     if (sub === 'rotate') {
-      await refuseUnreadableKeys(ring, store.signingKeys);
-      await auth.ready();
+      if (values['replace-unreadable']) {
+        // A change of secret on purpose: the keys sealed under the old one are retired like any
+        // rotation's, and instances still on the old secret refuse to start from now on.
+        // (`ready()` would refuse too, for the same reason as `serve`.)
+        await ring.reload();
+      } else {
+        await refuseUnreadableKeys(ring, store.signingKeys);
+        await auth.ready();
+      }
       const key = await ring.rotate();
       process.stdout.write(
         `new signing key ${key.kid} (${key.alg}): in the JWKS now, signing from ${iso(key.createdAt + KEY_PUBLISH_DELAY_MS)}; older keys keep verifying until their tokens have expired\n`,
@@ -81,7 +96,7 @@ async function refuseUnreadableKeys(ring: KeyRing, keys: SigningKeyStore): Promi
   );
   if (unreadable.length > 0) {
     throw new ConfigError(
-      `${unreadable.length} signing key(s) in the store cannot be unsealed with this COATCHECK_SECRET: not rotating (is this the secret every instance uses?)`,
+      `${unreadable.length} signing key(s) in the store cannot be unsealed with this COATCHECK_SECRET: not rotating (is this the secret every instance uses? To change the secret on purpose, add --replace-unreadable)`,
     );
   }
 }

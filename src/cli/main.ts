@@ -20,6 +20,9 @@ Usage:
   coatcheck keys list [--json]            the signing keys and their state
   coatcheck keys rotate                   start signing with a new key; older keys keep
                                           verifying until their tokens have expired
+  coatcheck keys rotate --replace-unreadable
+                                          the same after a change of COATCHECK_SECRET: also
+                                          retires the keys the old secret sealed
   coatcheck migrate                       bring the database (DATABASE_URL, or the SQLite file)
                                           to this version's schema
   coatcheck decode <jwt> [--jwks URL]     show a token's header, payload, expiry and warnings;

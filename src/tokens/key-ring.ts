@@ -57,6 +57,23 @@ function newestFirst(a: LoadedKey, b: LoadedKey): number {
   return aRetiring - bRetiring || (a.kid < b.kid ? 1 : -1);
 }
 
+/**
+ * The store holds keys still signing that this secret cannot unseal, and none this ring can sign
+ * with: most likely this instance was given a secret other than its siblings'. Creating a key here
+ * would retire theirs, and they could neither sign with nor verify the new one.
+ */
+export class UnreadableSigningKeysError extends Error {
+  override readonly name = 'UnreadableSigningKeysError';
+
+  constructor(readonly count: number) {
+    super(
+      `${count} signing key(s) in the store cannot be unsealed with this secret (COATCHECK_SECRET), and none can: ` +
+        'not creating a key that would retire them. Start with the secret the other instances use; to change ' +
+        'the secret on purpose, first run `coatcheck keys rotate --replace-unreadable` with the new one',
+    );
+  }
+}
+
 function isAlgorithm(value: string): value is JwtAlgorithm {
   return (JWT_ALGORITHMS as readonly string[]).includes(value);
 }
@@ -97,9 +114,14 @@ export class KeyRing {
     this.#options = options;
   }
 
-  /** Loads the ring, creating the first key if there is none for the configured algorithm. */
+  /**
+   * Loads the ring, creating the first key if there is none for the configured algorithm. Rejects
+   * with `UnreadableSigningKeysError` rather than create one over keys still signing that it cannot
+   * unseal.
+   */
   async init(): Promise<void> {
     await this.reload();
+    if (!this.#candidates().length) await this.#checkKeysNotLoaded();
     if (!this.#candidates().length) {
       const record = await this.#createAfterEveryKey();
       this.#options.logger.info({ event: 'keys.created', kid: record.kid, alg: record.alg }, 'signing key created');
@@ -107,6 +129,27 @@ export class KeyRing {
     // Also when a key exists: an earlier start may have created its key and failed to retire the rest.
     await this.#retireAllButTheLast();
     await this.reload();
+  }
+
+  /**
+   * Before a key is created over the store's keys still signing that this ring has not loaded: a
+   * sibling's key created since the load is loaded instead; keys this secret cannot unseal make it
+   * refuse (`UnreadableSigningKeysError`).
+   */
+  async #checkKeysNotLoaded(): Promise<void> {
+    const { store, sealKey, clock } = this.#options;
+    const now = clock.now();
+    const notLoaded = (await store.list()).filter(
+      (key) =>
+        key.retiredAt === null &&
+        (key.expiresAt === null || key.expiresAt > now) &&
+        isAlgorithm(key.alg) &&
+        !this.#keys.has(key.kid),
+    );
+    let unreadable = 0;
+    for (const key of notLoaded) if ((await unseal(key.privateJwkSealed, sealKey)) === null) unreadable += 1;
+    if (unreadable < notLoaded.length) await this.reload();
+    if (unreadable > 0 && !this.#candidates().length) throw new UnreadableSigningKeysError(unreadable);
   }
 
   /**

@@ -1,17 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createManualClock } from '../../src/core/clock.js';
-import { silentLogger } from '../../src/core/logger.js';
 import type { SigningKeyStore } from '../../src/store/types.js';
 import { createMemoryStore } from '../../src/stores/memory/index.js';
-import { KeyRing, type JwtAlgorithm } from '../../src/tokens/key-ring.js';
+import { PUBLISH_DELAY_MS, RETIRE_GRACE_MS, ringOn } from '../helpers/key-ring.js';
 
 // Instances that start together on an empty store each find no key and create one. Whatever order
 // their store calls land in, at least one key must stay able to sign, every instance must end up
 // signing with the same key, and each must verify what the others signed.
-
-const PUBLISH_DELAY_MS = 60_000;
-const RETIRE_GRACE_MS = 670_000;
 
 /** Fault injection: holds every `create` until `count` of them have arrived, then lets all through. */
 function createsMeetFirst(store: SigningKeyStore, count: number): SigningKeyStore {
@@ -27,23 +23,6 @@ function createsMeetFirst(store: SigningKeyStore, count: number): SigningKeyStor
       return store.create(record);
     },
   };
-}
-
-function ringOn(
-  store: SigningKeyStore,
-  clock: ReturnType<typeof createManualClock>,
-  sealKey: Uint8Array,
-  algorithm: JwtAlgorithm = 'HS256',
-): KeyRing {
-  return new KeyRing({
-    store,
-    sealKey,
-    algorithm,
-    clock,
-    retireGraceMs: RETIRE_GRACE_MS,
-    publishDelayMs: PUBLISH_DELAY_MS,
-    logger: silentLogger,
-  });
 }
 
 /** A store whose one key is EdDSA's, and a clock a second past its creation: then the rings switch to HS256. */

@@ -1,0 +1,25 @@
+import type { createManualClock } from '../../src/core/clock.js';
+import { silentLogger } from '../../src/core/logger.js';
+import type { SigningKeyStore } from '../../src/store/types.js';
+import { KeyRing, type JwtAlgorithm } from '../../src/tokens/key-ring.js';
+
+export const PUBLISH_DELAY_MS = 60_000;
+export const RETIRE_GRACE_MS = 670_000;
+
+/** A ring on `store`, as one instance of a fleet sharing it would hold, on a controllable clock. */
+export function ringOn(
+  store: SigningKeyStore,
+  clock: ReturnType<typeof createManualClock>,
+  sealKey: Uint8Array,
+  algorithm: JwtAlgorithm = 'HS256',
+): KeyRing {
+  return new KeyRing({
+    store,
+    sealKey,
+    algorithm,
+    clock,
+    retireGraceMs: RETIRE_GRACE_MS,
+    publishDelayMs: PUBLISH_DELAY_MS,
+    logger: silentLogger,
+  });
+}
