@@ -95,8 +95,8 @@ describe('coatcheck keys', () => {
       // Nor may it rotate: the fleet could not unseal the new key, and its own would be retired.
       const stranger = keys(['rotate'], { COATCHECK_SECRET: 'another secret of at least thirty-two bytes' });
       expect([stranger.status, stranger.stdout]).toEqual([1, '']);
-      expect(stranger.stderr).toBe(
-        'coatcheck: 2 signing key(s) in the store cannot be unsealed with this COATCHECK_SECRET: not rotating (is this the secret every instance uses? To change the secret on purpose, add --replace-unreadable)\n',
+      expect(stranger.stderr).toMatch(
+        /^coatcheck: 1 signing key\(s\) still signing in the store cannot be unsealed with this secret \(COATCHECK_SECRET, or the tokens\.secret option\): is it the one the other instances use\? .*--replace-unreadable` with the new one, then restart every instance with it\n$/,
       );
       expect(listed()).toEqual(ring);
     } finally {
@@ -131,14 +131,25 @@ describe('coatcheck keys', () => {
       const refused = run(['serve'], newSecret);
       expect([refused.status, refused.stdout]).toEqual([1, '']);
       expect(refused.stderr).toMatch(
-        /^coatcheck: 1 signing key\(s\) in the store cannot be unsealed with this secret \(COATCHECK_SECRET\), and none can: .*`coatcheck keys rotate --replace-unreadable` with the new one\n$/,
+        /^coatcheck: 1 signing key\(s\) still signing in the store cannot be unsealed .*\n$/,
       );
       expect(listed()).toEqual(ring);
 
       // A change of secret on purpose: the old keys retire as in any rotation, the new one signs.
       const replaced = run(['keys', 'rotate', '--replace-unreadable'], newSecret);
       expect([replaced.status, replaced.stderr]).toEqual([0, '']);
+      expect(replaced.stdout).toMatch(
+        /^new signing key \S+ \(ES256\): in the JWKS now, signing from \S+\nretired 1 key\(s\) sealed under another secret: instances still on it refuse to start from now on/,
+      );
       expect(listed(newSecret).map((key) => key.status)).toEqual(['retired', 'retired', 'signing']);
+      // The old secret is refused from now on; the new one rotates plainly, and has nothing left to replace.
+      expect(run(['serve']).status).toBe(1);
+      expect(run(['keys', 'rotate'], newSecret).status).toBe(0);
+      const nothingLeft = run(['keys', 'rotate', '--replace-unreadable'], newSecret);
+      expect([nothingLeft.status, nothingLeft.stderr]).toEqual([
+        1,
+        'coatcheck: --replace-unreadable: every key still signing can be unsealed with this secret; nothing to replace (a plain rotation is `coatcheck keys rotate`)\n',
+      ]);
       expect(run(['keys', 'list', '--replace-unreadable']).stderr).toBe(
         'coatcheck: --replace-unreadable goes with rotate\n',
       );

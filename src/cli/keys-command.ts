@@ -3,7 +3,6 @@ import { createAuth } from '../create-auth.js';
 import { ConfigError, type ServerConfig } from '../server/config.js';
 import { openSqlStore } from '../server/open-stores.js';
 import { tokenOptions } from '../server/serve.js';
-import type { SigningKeyStore } from '../store/types.js';
 import type { KeyRing } from '../tokens/key-ring.js';
 import { KEY_PUBLISH_DELAY_MS } from '../tokens/token-service.js';
 
@@ -33,19 +32,25 @@ export async function runKeys(config: ServerConfig, args: string[]): Promise<num
   const ring = auth.tokens!.ring;
   try {
     if (sub === 'rotate') {
-      if (values['replace-unreadable']) {
-        // A change of secret on purpose: the keys sealed under the old one are retired like any
-        // rotation's, and instances still on the old secret refuse to start from now on.
-        // (`ready()` would refuse too, for the same reason as `serve`.)
-        await ring.reload();
-      } else {
-        await refuseUnreadableKeys(ring, store.signingKeys);
-        await auth.ready();
+      const replaceUnreadable = values['replace-unreadable'];
+      await ring.reload();
+      const unreadable = await ring.unreadableKeysStillSigning();
+      if (replaceUnreadable && unreadable === 0) {
+        throw new ConfigError(
+          '--replace-unreadable: every key still signing can be unsealed with this secret; nothing to replace (a plain rotation is `coatcheck keys rotate`)',
+        );
       }
-      const key = await ring.rotate();
+      // Not with --replace-unreadable: `ready()` refuses for the same reason `serve` does.
+      if (!replaceUnreadable) await auth.ready();
+      const key = await ring.rotate({ replaceUnreadable });
       process.stdout.write(
-        `new signing key ${key.kid} (${key.alg}): in the JWKS now, signing from ${iso(key.createdAt + KEY_PUBLISH_DELAY_MS)}; older keys keep verifying until their tokens have expired\n`,
+        `new signing key ${key.kid} (${key.alg}): in the JWKS now, signing from ${iso(key.createdAt + KEY_PUBLISH_DELAY_MS)}${replaceUnreadable ? '' : '; older keys keep verifying until their tokens have expired'}\n`,
       );
+      if (replaceUnreadable) {
+        process.stdout.write(
+          `retired ${unreadable} key(s) sealed under another secret: instances still on it refuse to start from now on, and where this secret runs their tokens do not verify (clients refresh); restart every instance with this secret\n`,
+        );
+      }
       return 0;
     }
     // Listing only reads. `ready()` would create a key where the store holds none this
@@ -80,23 +85,5 @@ function signingKid(ring: KeyRing): string | null {
     return ring.current().kid;
   } catch {
     return null;
-  }
-}
-
-/**
- * A rotation from a shell whose secret is not the fleet's would make a key the fleet cannot
- * unseal and retire the keys it signs with: refuse while the store holds live keys this
- * configuration cannot read.
- */
-async function refuseUnreadableKeys(ring: KeyRing, keys: SigningKeyStore): Promise<void> {
-  await ring.reload();
-  const now = Date.now();
-  const unreadable = (await keys.list()).filter(
-    (key) => (key.expiresAt === null || key.expiresAt > now) && ring.peek(key.kid) === undefined,
-  );
-  if (unreadable.length > 0) {
-    throw new ConfigError(
-      `${unreadable.length} signing key(s) in the store cannot be unsealed with this COATCHECK_SECRET: not rotating (is this the secret every instance uses? To change the secret on purpose, add --replace-unreadable)`,
-    );
   }
 }

@@ -21,8 +21,9 @@ Usage:
   coatcheck keys rotate                   start signing with a new key; older keys keep
                                           verifying until their tokens have expired
   coatcheck keys rotate --replace-unreadable
-                                          the same after a change of COATCHECK_SECRET: also
-                                          retires the keys the old secret sealed
+                                          changing COATCHECK_SECRET: run with the new secret
+                                          before restarting the instances with it; rotates even
+                                          though the old secret's keys cannot be unsealed
   coatcheck migrate                       bring the database (DATABASE_URL, or the SQLite file)
                                           to this version's schema
   coatcheck decode <jwt> [--jwks URL]     show a token's header, payload, expiry and warnings;

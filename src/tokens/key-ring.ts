@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import { importJWK, type JWK } from 'jose';
 import type { Clock } from '../core/clock.js';
 import type { AuthLogger } from '../core/logger.js';
 import type { SigningKeyRecord, SigningKeyStore } from '../store/types.js';
-import { seal, unseal } from './seal.js';
+import { generateKeyRecord } from './generate-key-record.js';
+import { unseal } from './seal.js';
 
 export const JWT_ALGORITHMS = ['ES256', 'EdDSA', 'RS256', 'HS256'] as const;
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
@@ -58,46 +58,25 @@ function newestFirst(a: LoadedKey, b: LoadedKey): number {
 }
 
 /**
- * The store holds keys still signing that this secret cannot unseal, and none this ring can sign
- * with: most likely this instance was given a secret other than its siblings'. Creating a key here
- * would retire theirs, and they could neither sign with nor verify the new one.
+ * The store holds keys still signing that this ring's secret cannot unseal: most likely this
+ * instance was given another secret than its siblings'. A key made here would retire theirs, and
+ * they could neither sign with it nor verify what it signed.
  */
 export class UnreadableSigningKeysError extends Error {
   override readonly name = 'UnreadableSigningKeysError';
 
   constructor(readonly count: number) {
     super(
-      `${count} signing key(s) in the store cannot be unsealed with this secret (COATCHECK_SECRET), and none can: ` +
-        'not creating a key that would retire them. Start with the secret the other instances use; to change ' +
-        'the secret on purpose, first run `coatcheck keys rotate --replace-unreadable` with the new one',
+      `${count} signing key(s) still signing in the store cannot be unsealed with this secret ` +
+        '(COATCHECK_SECRET, or the tokens.secret option): is it the one the other instances use? ' +
+        'Not making a key that would retire theirs. To change the secret on purpose, run ' +
+        '`coatcheck keys rotate --replace-unreadable` with the new one, then restart every instance with it',
     );
   }
 }
 
 function isAlgorithm(value: string): value is JwtAlgorithm {
   return (JWT_ALGORITHMS as readonly string[]).includes(value);
-}
-
-async function generateRecord(alg: JwtAlgorithm, sealKey: Uint8Array, now: number): Promise<SigningKeyRecord> {
-  const kid = randomBytes(12).toString('base64url');
-  let privateJwk: JWK;
-  let publicJwk: JWK | null = null;
-  if (alg === 'HS256') {
-    privateJwk = { kty: 'oct', k: randomBytes(32).toString('base64url') };
-  } else {
-    const pair = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) });
-    privateJwk = await exportJWK(pair.privateKey);
-    publicJwk = { ...(await exportJWK(pair.publicKey)), kid, alg, use: 'sig' };
-  }
-  return {
-    kid,
-    alg,
-    publicJwk: publicJwk ? JSON.stringify(publicJwk) : null,
-    privateJwkSealed: await seal(JSON.stringify(privateJwk), sealKey),
-    createdAt: now,
-    retiredAt: null,
-    expiresAt: null,
-  };
 }
 
 /**
@@ -116,12 +95,13 @@ export class KeyRing {
 
   /**
    * Loads the ring, creating the first key if there is none for the configured algorithm. Rejects
-   * with `UnreadableSigningKeysError` rather than create one over keys still signing that it cannot
-   * unseal.
+   * with `UnreadableSigningKeysError` while the store holds keys still signing that this secret
+   * cannot unseal, checked before anything is written and again at the end (another instance may
+   * have made one meanwhile).
    */
   async init(): Promise<void> {
     await this.reload();
-    if (!this.#candidates().length) await this.#checkKeysNotLoaded();
+    await this.#refuseUnreadableKeys();
     if (!this.#candidates().length) {
       const record = await this.#createAfterEveryKey();
       this.#options.logger.info({ event: 'keys.created', kid: record.kid, alg: record.alg }, 'signing key created');
@@ -129,14 +109,15 @@ export class KeyRing {
     // Also when a key exists: an earlier start may have created its key and failed to retire the rest.
     await this.#retireAllButTheLast();
     await this.reload();
+    await this.#refuseUnreadableKeys();
   }
 
   /**
-   * Before a key is created over the store's keys still signing that this ring has not loaded: a
-   * sibling's key created since the load is loaded instead; keys this secret cannot unseal make it
-   * refuse (`UnreadableSigningKeysError`).
+   * How many of the store's keys still signing (not retiring, unexpired, of an algorithm this
+   * version knows) this ring's secret cannot unseal. A sibling's key made since the last load, which
+   * it can unseal, is loaded instead of counted.
    */
-  async #checkKeysNotLoaded(): Promise<void> {
+  async unreadableKeysStillSigning(): Promise<number> {
     const { store, sealKey, clock } = this.#options;
     const now = clock.now();
     const notLoaded = (await store.list()).filter(
@@ -149,7 +130,12 @@ export class KeyRing {
     let unreadable = 0;
     for (const key of notLoaded) if ((await unseal(key.privateJwkSealed, sealKey)) === null) unreadable += 1;
     if (unreadable < notLoaded.length) await this.reload();
-    if (unreadable > 0 && !this.#candidates().length) throw new UnreadableSigningKeysError(unreadable);
+    return unreadable;
+  }
+
+  async #refuseUnreadableKeys(): Promise<void> {
+    const unreadable = await this.unreadableKeysStillSigning();
+    if (unreadable > 0) throw new UnreadableSigningKeysError(unreadable);
   }
 
   /**
@@ -163,7 +149,7 @@ export class KeyRing {
     for (const key of await store.list()) {
       if (key.createdAt <= now + MAX_FOLLOWED_SKEW_MS) newest = Math.max(newest, key.createdAt);
     }
-    const record = await generateRecord(algorithm, sealKey, Math.max(now, newest + 1));
+    const record = await generateKeyRecord(algorithm, sealKey, Math.max(now, newest + 1));
     await store.create(record);
     return record;
   }
@@ -254,7 +240,11 @@ export class KeyRing {
       // Every key retired (another instance rotated and this one has not reloaded yet): keep signing
       // with the newest rather than stop; it still verifies until its expiry.
       [...this.#keys.values()].filter((k) => k.alg === this.#options.algorithm).sort(newestFirst)[0];
-    if (!key) throw new Error('coatcheck: the key ring has no signing key (init() was not awaited)');
+    if (!key) {
+      throw new Error(
+        'coatcheck: the key ring has no key it can sign with (init() was not awaited, or the keys were replaced under another secret)',
+      );
+    }
     return key;
   }
 
@@ -289,8 +279,12 @@ export class KeyRing {
   /**
    * Makes a new signing key, published at once and signing after `publishDelayMs`. The others stop
    * signing then, and keep verifying (and stay in the JWKS) until every token they signed has expired.
+   * Rejects with `UnreadableSigningKeysError` while keys still signing were sealed under another
+   * secret, unless `replaceUnreadable` (a change of secret on purpose: instances on the old secret
+   * then refuse to start, and tokens they signed do not verify where this secret runs).
    */
-  async rotate(): Promise<SigningKeyRecord> {
+  async rotate({ replaceUnreadable = false }: { replaceUnreadable?: boolean } = {}): Promise<SigningKeyRecord> {
+    if (!replaceUnreadable) await this.#refuseUnreadableKeys();
     const record = await this.#createAfterEveryKey();
     const retired = await this.#retireAllButTheLast();
     this.#options.logger.info({ event: 'keys.rotated', kid: record.kid, retired }, 'signing key rotated');

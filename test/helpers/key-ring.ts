@@ -23,3 +23,19 @@ export function ringOn(
     logger: silentLogger,
   });
 }
+
+/** Fault injection: holds every `create` until `count` of them have arrived, then lets all through. */
+export function createsMeetFirst(store: SigningKeyStore, count: number): SigningKeyStore {
+  let arrived = 0;
+  let release!: () => void;
+  const allArrived = new Promise<void>((resolve) => (release = resolve));
+  return {
+    ...store,
+    async create(record) {
+      arrived += 1;
+      if (arrived === count) release();
+      await allArrived;
+      return store.create(record);
+    },
+  };
+}

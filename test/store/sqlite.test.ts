@@ -99,7 +99,7 @@ describe('sqlite store', () => {
     const off = createSqliteStore({ path, mmapBytes: 0 });
     opened.push(off);
     expect(off.database.pragma('mmap_size', { simple: true })).toBe(0);
-    // Reads through the map see what another connection wrote.
+    // Connections with and without a map share one file's writes.
     const user = makeUser();
     await off.users.create(user);
     expect(await small.users.findById(user.id)).toEqual(user);

@@ -4,7 +4,7 @@ import { createManualClock } from '../../src/core/clock.js';
 import type { SigningKeyStore } from '../../src/store/types.js';
 import { createMemoryStore } from '../../src/stores/memory/index.js';
 import { UnreadableSigningKeysError } from '../../src/tokens/key-ring.js';
-import { PUBLISH_DELAY_MS, RETIRE_GRACE_MS, ringOn } from '../helpers/key-ring.js';
+import { createsMeetFirst, PUBLISH_DELAY_MS, RETIRE_GRACE_MS, ringOn } from '../helpers/key-ring.js';
 
 // An instance started with a secret other than its siblings' cannot unseal their keys. Creating its
 // own would retire theirs, which they then could neither replace nor verify: a fleet-wide outage
@@ -37,7 +37,7 @@ describe('KeyRing: a secret that cannot unseal the keys still signing', () => {
     expect(fleet.ring.current().kid).toBe(before[0]?.kid);
   });
 
-  it('also refuses under another algorithm: a readable key of its own is what it needs', async () => {
+  it('refuses under another secret whatever its algorithm', async () => {
     const clock = createManualClock();
     const store = createMemoryStore().signingKeys;
     await fleetOf(store, clock);
@@ -46,32 +46,51 @@ describe('KeyRing: a secret that cannot unseal the keys still signing', () => {
     expect(await store.list()).toHaveLength(1);
   });
 
-  it('after a rotation with the new secret, starts with it, and the old secret is refused once its key stops signing', async () => {
+  it('refuses to rotate, unless told to replace them: then the new secret starts and the old one is refused', async () => {
     const clock = createManualClock();
     const store = createMemoryStore().signingKeys;
     const old = await fleetOf(store, clock);
+    const [oldKey] = await store.list();
     const newSecret = randomBytes(32);
 
-    // What `coatcheck keys rotate --replace-unreadable` runs: a rotation without init's refusal.
     const replacing = ringOn(store, clock, newSecret);
     await replacing.reload();
-    const replacement = await replacing.rotate();
-    const [oldKey] = (await store.list()).filter((record) => record.kid !== replacement.kid);
-    expect(oldKey?.retiredAt).toBe(clock.now() + PUBLISH_DELAY_MS);
+    expect(await replacing.unreadableKeysStillSigning()).toBe(1);
+    await expect(replacing.rotate()).rejects.toBeInstanceOf(UnreadableSigningKeysError);
+    expect(await store.list()).toEqual([oldKey]);
 
+    // What `coatcheck keys rotate --replace-unreadable` runs.
+    const replacement = await replacing.rotate({ replaceUnreadable: true });
+    expect((await store.list()).find((record) => record.kid === oldKey?.kid)?.retiredAt).toBe(
+      clock.now() + PUBLISH_DELAY_MS,
+    );
     const restarted = ringOn(store, clock, newSecret);
     await restarted.init();
     expect(restarted.current().kid).toBe(replacement.kid);
-    expect(await store.list()).toHaveLength(2);
+    // A plain rotation with the new secret is no longer refused: the old key is on its way out.
+    await expect(restarted.rotate()).resolves.toBeDefined();
 
-    // While the old key may still sign, an instance on the old secret starts and signs with it.
-    const lagging = ringOn(store, clock, old.sealKey);
-    await lagging.init();
-    expect(lagging.current().kid).toBe(oldKey?.kid);
-    // Once it has stopped signing, such an instance refuses rather than retire the new key.
-    clock.advance(PUBLISH_DELAY_MS + 1);
+    // An instance still on the old secret refuses at once, and retires nothing.
+    const before = await store.list();
     await expect(ringOn(store, clock, old.sealKey).init()).rejects.toBeInstanceOf(UnreadableSigningKeysError);
-    expect((await store.list()).find((record) => record.kid === replacement.kid)?.retiredAt).toBeNull();
+    expect(await store.list()).toEqual(before);
+  });
+
+  it('of two instances with different secrets starting together on an empty store, the one whose key lost refuses', async () => {
+    const clock = createManualClock();
+    const store = createMemoryStore().signingKeys;
+    // Fault injection: both creates are held until both arrive, so both pass the check before writing.
+    const held = createsMeetFirst(store, 2);
+    const [a, b] = [ringOn(held, clock, randomBytes(32)), ringOn(held, clock, randomBytes(32))];
+    const outcomes = await Promise.allSettled([a.init(), b.init()]);
+
+    expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = outcomes.find((outcome) => outcome.status === 'rejected');
+    expect(refused?.reason).toBeInstanceOf(UnreadableSigningKeysError);
+    const signing = (await store.list()).filter((record) => record.retiredAt === null);
+    expect(signing).toHaveLength(1);
+    const winner = outcomes[0]?.status === 'fulfilled' ? a : b;
+    expect(winner.current().kid).toBe(signing[0]?.kid);
   });
 
   it('uses a sibling key created after its load, rather than creating one or refusing', async () => {

@@ -3,27 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { createManualClock } from '../../src/core/clock.js';
 import type { SigningKeyStore } from '../../src/store/types.js';
 import { createMemoryStore } from '../../src/stores/memory/index.js';
-import { PUBLISH_DELAY_MS, RETIRE_GRACE_MS, ringOn } from '../helpers/key-ring.js';
+import { createsMeetFirst, PUBLISH_DELAY_MS, RETIRE_GRACE_MS, ringOn } from '../helpers/key-ring.js';
 
 // Instances that start together on an empty store each find no key and create one. Whatever order
 // their store calls land in, at least one key must stay able to sign, every instance must end up
 // signing with the same key, and each must verify what the others signed.
-
-/** Fault injection: holds every `create` until `count` of them have arrived, then lets all through. */
-function createsMeetFirst(store: SigningKeyStore, count: number): SigningKeyStore {
-  let arrived = 0;
-  let release!: () => void;
-  const allArrived = new Promise<void>((resolve) => (release = resolve));
-  return {
-    ...store,
-    async create(record) {
-      arrived += 1;
-      if (arrived === count) release();
-      await allArrived;
-      return store.create(record);
-    },
-  };
-}
 
 /** A store whose one key is EdDSA's, and a clock a second past its creation: then the rings switch to HS256. */
 async function storeWithAnEdDsaKey() {

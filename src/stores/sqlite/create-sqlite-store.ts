@@ -16,12 +16,15 @@ import { createSqliteUserStore } from './user-store.js';
  * `mmapBytes`: how much of the file SQLite reads through a memory map instead of a `pread` per page
  * (`PRAGMA mmap_size`); default `DEFAULT_MMAP_BYTES`, 0 turns it off. A handle passed in keeps its own.
  */
-export type SqliteStoreOptions = { path: string; mmapBytes?: number } | { database: BetterSqlite3.Database };
+export type SqliteStoreOptions =
+  { path: string; mmapBytes?: number } | { database: BetterSqlite3.Database; mmapBytes?: never };
 
 /**
  * 1 GiB of address space, not of memory: the map covers at most the file, and its pages are the
- * kernel's file cache, which the kernel reclaims as it would the cache behind `pread`. With about
- * 500 bytes per session, that is some 2 million sessions before reads past it fall back to `pread`.
+ * kernel's file cache, which the kernel reclaims as it would the cache behind `pread`. A session
+ * takes about 500 bytes with its indexes: well over a million sessions, with their users and
+ * refresh rows, before reads past the map fall back to `pread`. (SQLite caps the setting at its
+ * build's maximum, 2 GiB less 64 KiB.)
  *
  * Why a map: a session lookup in a file larger than SQLite's own page cache (16 MB here) otherwise
  * copies two or so pages out of the kernel per lookup, each copy a system call, and system calls are
