@@ -4,6 +4,7 @@ import type { AuthLogger } from '../core/logger.js';
 import type { SigningKeyRecord, SigningKeyStore } from '../store/types.js';
 import { generateKeyRecord } from './generate-key-record.js';
 import { unseal } from './seal.js';
+import { UnreadableSigningKeysError } from './unreadable-signing-keys-error.js';
 
 export const JWT_ALGORITHMS = ['ES256', 'EdDSA', 'RS256', 'HS256'] as const;
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
@@ -57,24 +58,6 @@ function newestFirst(a: LoadedKey, b: LoadedKey): number {
   return aRetiring - bRetiring || (a.kid < b.kid ? 1 : -1);
 }
 
-/**
- * The store holds keys still signing that this ring's secret cannot unseal: most likely this
- * instance was given another secret than its siblings'. A key made here would retire theirs, and
- * they could neither sign with it nor verify what it signed.
- */
-export class UnreadableSigningKeysError extends Error {
-  override readonly name = 'UnreadableSigningKeysError';
-
-  constructor(readonly count: number) {
-    super(
-      `${count} signing key(s) still signing in the store cannot be unsealed with this secret ` +
-        '(COATCHECK_SECRET, or the tokens.secret option): is it the one the other instances use? ' +
-        'Not making a key that would retire theirs. To change the secret on purpose, run ' +
-        '`coatcheck keys rotate --replace-unreadable` with the new one, then restart every instance with it',
-    );
-  }
-}
-
 function isAlgorithm(value: string): value is JwtAlgorithm {
   return (JWT_ALGORITHMS as readonly string[]).includes(value);
 }
@@ -88,6 +71,8 @@ export class KeyRing {
   #keys = new Map<string, LoadedKey>();
   #unknownKidLookupAt = Number.NEGATIVE_INFINITY;
   #reloading: Promise<void> | undefined;
+  /** Kids already logged as sealed under another secret: the ring reloads every 20 s. */
+  readonly #reportedUnsealable = new Set<string>();
 
   constructor(options: KeyRingOptions) {
     this.#options = options;
@@ -201,11 +186,10 @@ export class KeyRing {
       }
       const privateJson = await unseal(record.privateJwkSealed, sealKey);
       if (privateJson === null) {
-        // Sealed under another secret: this instance cannot use it (a configuration error to surface).
-        this.#options.logger.error(
-          { event: 'keys.unsealable', kid: record.kid },
-          'signing key cannot be unsealed with COATCHECK_SECRET',
-        );
+        // Sealed under another secret. Not loaded, not even its public half to verify with: the
+        // seal is what shows that a record was made by a holder of the secret, so write access to
+        // the keys table alone cannot add a key that verifies.
+        this.#reportUnsealable(record, now);
         continue;
       }
       const signingKey = await importJWK(JSON.parse(privateJson) as JWK, record.alg);
@@ -214,6 +198,26 @@ export class KeyRing {
       next.set(record.kid, { kid: record.kid, alg: record.alg, signingKey, verificationKey, publicJwk, record });
     }
     this.#keys = next;
+  }
+
+  /**
+   * Once per key: an error while it still signs (instances disagree on the secret), a warning once
+   * it is retiring (the old secret's keys after a deliberate change, until they expire).
+   */
+  #reportUnsealable(record: SigningKeyRecord, now: number): void {
+    const stillSigning = record.retiredAt === null || record.retiredAt > now;
+    const report = `${record.kid}:${stillSigning ? 'signing' : 'retiring'}`;
+    if (this.#reportedUnsealable.has(report)) return;
+    this.#reportedUnsealable.add(report);
+    const fields = { event: 'keys.unsealable', kid: record.kid, stillSigning };
+    if (stillSigning) {
+      this.#options.logger.error(fields, 'signing key cannot be unsealed with this COATCHECK_SECRET');
+    } else {
+      this.#options.logger.warn(
+        fields,
+        'retiring signing key sealed under another secret: tokens it signed do not verify here',
+      );
+    }
   }
 
   /** Keys of the configured algorithm that have not stopped signing, newest first. */

@@ -1,5 +1,5 @@
 import type { createManualClock } from '../../src/core/clock.js';
-import { silentLogger } from '../../src/core/logger.js';
+import { silentLogger, type AuthLogger } from '../../src/core/logger.js';
 import type { SigningKeyStore } from '../../src/store/types.js';
 import { KeyRing, type JwtAlgorithm } from '../../src/tokens/key-ring.js';
 
@@ -12,6 +12,7 @@ export function ringOn(
   clock: ReturnType<typeof createManualClock>,
   sealKey: Uint8Array,
   algorithm: JwtAlgorithm = 'HS256',
+  logger: AuthLogger = silentLogger,
 ): KeyRing {
   return new KeyRing({
     store,
@@ -20,7 +21,7 @@ export function ringOn(
     clock,
     retireGraceMs: RETIRE_GRACE_MS,
     publishDelayMs: PUBLISH_DELAY_MS,
-    logger: silentLogger,
+    logger,
   });
 }
 

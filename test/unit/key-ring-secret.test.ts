@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createManualClock } from '../../src/core/clock.js';
+import type { AuthLogger } from '../../src/core/logger.js';
 import type { SigningKeyStore } from '../../src/store/types.js';
 import { createMemoryStore } from '../../src/stores/memory/index.js';
-import { UnreadableSigningKeysError } from '../../src/tokens/key-ring.js';
+import { UnreadableSigningKeysError } from '../../src/tokens/unreadable-signing-keys-error.js';
 import { createsMeetFirst, PUBLISH_DELAY_MS, RETIRE_GRACE_MS, ringOn } from '../helpers/key-ring.js';
 
 // An instance started with a secret other than its siblings' cannot unseal their keys. Creating its
@@ -113,5 +114,28 @@ describe('KeyRing: a secret that cannot unseal the keys still signing', () => {
     await late.init();
     expect(await store.list()).toHaveLength(1);
     expect(late.current().kid).toBe(sibling.current().kid);
+  });
+
+  it('logs each key it cannot unseal once, not at every reload: an error while it signs, a warning once retiring', async () => {
+    const clock = createManualClock();
+    const store = createMemoryStore().signingKeys;
+    await fleetOf(store, clock);
+    const [oldKey] = await store.list();
+    const lines: { level: string; fields: Record<string, unknown> }[] = [];
+    const logger: AuthLogger = {
+      info: () => undefined,
+      warn: (fields) => lines.push({ level: 'warn', fields }),
+      error: (fields) => lines.push({ level: 'error', fields }),
+    };
+    const replacing = ringOn(store, clock, randomBytes(32), 'HS256', logger);
+    for (let i = 0; i < 3; i += 1) await replacing.reload();
+    await replacing.rotate({ replaceUnreadable: true });
+    clock.advance(PUBLISH_DELAY_MS);
+    for (let i = 0; i < 3; i += 1) await replacing.reload();
+
+    expect(lines).toEqual([
+      { level: 'error', fields: { event: 'keys.unsealable', kid: oldKey?.kid, stillSigning: true } },
+      { level: 'warn', fields: { event: 'keys.unsealable', kid: oldKey?.kid, stillSigning: false } },
+    ]);
   });
 });
