@@ -129,12 +129,11 @@ export const LOGIN_ROWS: AttackRow[] = [
   {
     id: 'L02',
     area: 'login',
-    attack: 'enumeration by timing: median of 9 wrong-password logins vs 9 unknown-email logins',
+    attack: 'enumeration by timing: 9 wrong-password logins vs 9 unknown-email logins, each pair back to back',
     modes: SESSION,
     expect: { status: 401, code: 'invalid_credentials' },
     async send(ctx) {
-      const known: number[] = [];
-      const unknown: number[] = [];
+      const ratios: number[] = [];
       const replies: Reply[] = [];
       for (let i = 0; i < 9; i++) {
         // Clear of throttling, which answers 429 without hashing.
@@ -148,16 +147,18 @@ export const LOGIN_ROWS: AttackRow[] = [
         const first = await a();
         const second = await b();
         const [k, u] = i % 2 === 0 ? [first, second] : [second, first];
-        known.push(k[1]);
-        unknown.push(u[1]);
+        ratios.push(k[1] / u[1]);
         replies.push(k[0], u[0]);
       }
-      ctx.scratch.medians = [median(known), median(unknown)];
+      // The median of each pair's ratio, not the ratio of two medians: a pair's two logins run
+      // back to back, so a slow stretch of this shared machine (other test files hash passwords
+      // too) slows both. Without the hash for unknown emails, pairs read about 5x on this suite.
+      ctx.scratch.ratio = median(ratios);
       return replies;
     },
     check(ctx) {
-      const [known, unknown] = ctx.scratch.medians as [number, number];
-      expect(Math.max(known, unknown) / Math.min(known, unknown)).toBeLessThanOrEqual(2);
+      const ratio = ctx.scratch.ratio as number;
+      expect(Math.max(ratio, 1 / ratio)).toBeLessThanOrEqual(2);
     },
   },
   {
