@@ -26,8 +26,8 @@ export interface Auth {
   readonly tokens: TokenService | null;
   /**
    * Resolves once the signing keys are loaded (created on first start). A no-op without tokens.
-   * Rejects with `UnreadableSigningKeysError` when the store's keys still signing were sealed under
-   * another secret and none was sealed under this one.
+   * Rejects with `UnreadableSigningKeysError` while keys still signing in the store were sealed
+   * under another secret (see `KeyRing.init`).
    */
   ready(): Promise<void>;
   /** Answers every coatcheck route (`/auth/*`, `/healthz`): a `Request` in, a `Response` out. */

@@ -96,7 +96,7 @@ describe('coatcheck keys', () => {
       const stranger = keys(['rotate'], { COATCHECK_SECRET: 'another secret of at least thirty-two bytes' });
       expect([stranger.status, stranger.stdout]).toEqual([1, '']);
       expect(stranger.stderr).toMatch(
-        /^coatcheck: 1 signing key\(s\) still signing in the store cannot be unsealed with this secret \(COATCHECK_SECRET, or the tokens\.secret option\): is it the one the other instances use\? .*--replace-unreadable` with the new one, then restart every instance with it\n$/,
+        /^coatcheck: 1 signing key\(s\) in the store, not retired, cannot be unsealed with this secret \(COATCHECK_SECRET, or the tokens\.secret option\): is it the one the other instances use\? .*--replace-unreadable` \(in code, `rotate\(\{ replaceUnreadable: true \}\)`\) with the new one, then restart every instance with it\n$/,
       );
       expect(listed()).toEqual(ring);
     } finally {
@@ -131,7 +131,7 @@ describe('coatcheck keys', () => {
       const refused = run(['serve'], newSecret);
       expect([refused.status, refused.stdout]).toEqual([1, '']);
       expect(refused.stderr).toMatch(
-        /^coatcheck: 1 signing key\(s\) still signing in the store cannot be unsealed .*\n$/,
+        /^coatcheck: 1 signing key\(s\) in the store, not retired, cannot be unsealed .*\n$/,
       );
       expect(listed()).toEqual(ring);
 
@@ -143,12 +143,14 @@ describe('coatcheck keys', () => {
       );
       expect(listed(newSecret).map((key) => key.status)).toEqual(['retired', 'retired', 'signing']);
       // The old secret is refused from now on; the new one rotates plainly, and has nothing left to replace.
-      expect(run(['serve']).status).toBe(1);
+      const oldSecret = run(['serve']);
+      expect([oldSecret.status, oldSecret.stdout]).toEqual([1, '']);
+      expect(oldSecret.stderr).toMatch(/^coatcheck: 1 signing key\(s\) in the store, not retired, cannot be unsealed /);
       expect(run(['keys', 'rotate'], newSecret).status).toBe(0);
       const nothingLeft = run(['keys', 'rotate', '--replace-unreadable'], newSecret);
       expect([nothingLeft.status, nothingLeft.stderr]).toEqual([
         1,
-        'coatcheck: --replace-unreadable: every key still signing can be unsealed with this secret; nothing to replace (a plain rotation is `coatcheck keys rotate`)\n',
+        'coatcheck: --replace-unreadable: no key still signing is sealed under another secret; nothing to replace (a plain rotation is `coatcheck keys rotate`)\n',
       ]);
       expect(run(['keys', 'list', '--replace-unreadable']).stderr).toBe(
         'coatcheck: --replace-unreadable goes with rotate\n',

@@ -37,7 +37,7 @@ export async function runKeys(config: ServerConfig, args: string[]): Promise<num
       const unreadable = await ring.unreadableKeysStillSigning();
       if (replaceUnreadable && unreadable === 0) {
         throw new ConfigError(
-          '--replace-unreadable: every key still signing can be unsealed with this secret; nothing to replace (a plain rotation is `coatcheck keys rotate`)',
+          '--replace-unreadable: no key still signing is sealed under another secret; nothing to replace (a plain rotation is `coatcheck keys rotate`)',
         );
       }
       // Not with --replace-unreadable: `ready()` refuses for the same reason `serve` does.

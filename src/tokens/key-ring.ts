@@ -5,6 +5,7 @@ import type { SigningKeyRecord, SigningKeyStore } from '../store/types.js';
 import { generateKeyRecord } from './generate-key-record.js';
 import { unseal } from './seal.js';
 import { UnreadableSigningKeysError } from './unreadable-signing-keys-error.js';
+import { UnsealableKeyReports } from './unsealable-key-reports.js';
 
 export const JWT_ALGORITHMS = ['ES256', 'EdDSA', 'RS256', 'HS256'] as const;
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
@@ -71,24 +72,26 @@ export class KeyRing {
   #keys = new Map<string, LoadedKey>();
   #unknownKidLookupAt = Number.NEGATIVE_INFINITY;
   #reloading: Promise<void> | undefined;
-  /** Kids already logged as sealed under another secret: the ring reloads every 20 s. */
-  readonly #reportedUnsealable = new Set<string>();
+  readonly #unsealable: UnsealableKeyReports;
 
   constructor(options: KeyRingOptions) {
     this.#options = options;
+    this.#unsealable = new UnsealableKeyReports(options.logger);
   }
 
   /**
    * Loads the ring, creating the first key if there is none for the configured algorithm. Rejects
    * with `UnreadableSigningKeysError` while the store holds keys still signing that this secret
-   * cannot unseal, checked before anything is written and again at the end (another instance may
-   * have made one meanwhile).
+   * cannot unseal: checked before anything is written, after its new key is stored and before
+   * anything is retired (taking the key back), and at the end (another instance on another secret
+   * may be starting at the same moment).
    */
   async init(): Promise<void> {
     await this.reload();
     await this.#refuseUnreadableKeys();
     if (!this.#candidates().length) {
       const record = await this.#createAfterEveryKey();
+      await this.#takeBackIfUnreadableKeys(record);
       this.#options.logger.info({ event: 'keys.created', kid: record.kid, alg: record.alg }, 'signing key created');
     }
     // Also when a key exists: an earlier start may have created its key and failed to retire the rest.
@@ -114,13 +117,31 @@ export class KeyRing {
     );
     let unreadable = 0;
     for (const key of notLoaded) if ((await unseal(key.privateJwkSealed, sealKey)) === null) unreadable += 1;
-    if (unreadable < notLoaded.length) await this.reload();
+    if (unreadable < notLoaded.length) {
+      // A load already under way may have read the store before that key was made.
+      await this.#reloading;
+      await this.reload();
+    }
     return unreadable;
   }
 
   async #refuseUnreadableKeys(): Promise<void> {
     const unreadable = await this.unreadableKeysStillSigning();
     if (unreadable > 0) throw new UnreadableSigningKeysError(unreadable);
+  }
+
+  /**
+   * Between storing its new key and retiring anything: an instance on another secret may have
+   * stored one since the check before, on a first start of both. Then this ring deletes its own
+   * (no one has signed with it yet) and refuses, so that neither retires the other's key; that
+   * instance finds this ring's key the same way, or finds it gone and starts alone.
+   */
+  async #takeBackIfUnreadableKeys(record: SigningKeyRecord): Promise<void> {
+    const unreadable = await this.unreadableKeysStillSigning();
+    if (unreadable === 0) return;
+    await this.#options.store.delete(record.kid);
+    await this.reload();
+    throw new UnreadableSigningKeysError(unreadable);
   }
 
   /**
@@ -189,7 +210,7 @@ export class KeyRing {
         // Sealed under another secret. Not loaded, not even its public half to verify with: the
         // seal is what shows that a record was made by a holder of the secret, so write access to
         // the keys table alone cannot add a key that verifies.
-        this.#reportUnsealable(record, now);
+        this.#unsealable.report(record);
         continue;
       }
       const signingKey = await importJWK(JSON.parse(privateJson) as JWK, record.alg);
@@ -198,26 +219,7 @@ export class KeyRing {
       next.set(record.kid, { kid: record.kid, alg: record.alg, signingKey, verificationKey, publicJwk, record });
     }
     this.#keys = next;
-  }
-
-  /**
-   * Once per key: an error while it still signs (instances disagree on the secret), a warning once
-   * it is retiring (the old secret's keys after a deliberate change, until they expire).
-   */
-  #reportUnsealable(record: SigningKeyRecord, now: number): void {
-    const stillSigning = record.retiredAt === null || record.retiredAt > now;
-    const report = `${record.kid}:${stillSigning ? 'signing' : 'retiring'}`;
-    if (this.#reportedUnsealable.has(report)) return;
-    this.#reportedUnsealable.add(report);
-    const fields = { event: 'keys.unsealable', kid: record.kid, stillSigning };
-    if (stillSigning) {
-      this.#options.logger.error(fields, 'signing key cannot be unsealed with this COATCHECK_SECRET');
-    } else {
-      this.#options.logger.warn(
-        fields,
-        'retiring signing key sealed under another secret: tokens it signed do not verify here',
-      );
-    }
+    this.#unsealable.keepOnly(records);
   }
 
   /** Keys of the configured algorithm that have not stopped signing, newest first. */
@@ -290,6 +292,7 @@ export class KeyRing {
   async rotate({ replaceUnreadable = false }: { replaceUnreadable?: boolean } = {}): Promise<SigningKeyRecord> {
     if (!replaceUnreadable) await this.#refuseUnreadableKeys();
     const record = await this.#createAfterEveryKey();
+    if (!replaceUnreadable) await this.#takeBackIfUnreadableKeys(record);
     const retired = await this.#retireAllButTheLast();
     this.#options.logger.info({ event: 'keys.rotated', kid: record.kid, retired }, 'signing key rotated');
     await this.reload();

@@ -8,10 +8,11 @@ export class UnreadableSigningKeysError extends Error {
 
   constructor(readonly count: number) {
     super(
-      `${count} signing key(s) still signing in the store cannot be unsealed with this secret ` +
+      `${count} signing key(s) in the store, not retired, cannot be unsealed with this secret ` +
         '(COATCHECK_SECRET, or the tokens.secret option): is it the one the other instances use? ' +
-        'Not making a key that would retire theirs. To change the secret on purpose, run ' +
-        '`coatcheck keys rotate --replace-unreadable` with the new one, then restart every instance with it',
+        'Refusing, so as not to retire their keys. To change the secret on purpose, run ' +
+        '`coatcheck keys rotate --replace-unreadable` (in code, `rotate({ replaceUnreadable: true })`) ' +
+        'with the new one, then restart every instance with it',
     );
   }
 }

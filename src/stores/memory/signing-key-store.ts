@@ -25,6 +25,7 @@ export function createMemorySigningKeyStore(run: Run): SigningKeyStore {
         for (const key of expired) keysByKid.delete(key.kid);
         return expired.length;
       }),
+    delete: (kid) => run(() => keysByKid.delete(kid)),
   };
 }
 
