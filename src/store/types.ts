@@ -173,11 +173,6 @@ export interface SigningKeyStore {
   ): Promise<string[]>;
   /** Deletes keys whose `expiresAt` is at or before `now`; returns how many. */
   deleteExpired(now: number): Promise<number>;
-  /**
-   * Deletes one key; true if it was there. For a key ring taking back the key it just made, before
-   * anyone signed with it, when it finds it must not start.
-   */
-  delete(kid: string): Promise<boolean>;
 }
 
 /**

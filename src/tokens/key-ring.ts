@@ -82,20 +82,22 @@ export class KeyRing {
   /**
    * Loads the ring, creating the first key if there is none for the configured algorithm. Rejects
    * with `UnreadableSigningKeysError` while the store holds keys still signing that this secret
-   * cannot unseal: checked before anything is written, after its new key is stored and before
-   * anything is retired (taking the key back), and at the end (another instance on another secret
-   * may be starting at the same moment).
+   * cannot unseal: checked before anything is written, in the same read as the retirement's (so
+   * it never retires such a key, nor its own towards one), and at the end. Instances on two
+   * secrets starting at the same moment on an empty store may then both refuse, each leaving its
+   * key: loud, and no running instance loses the key it signs with (deleting a key it made could
+   * take it from a sibling that has already adopted it).
    */
   async init(): Promise<void> {
     await this.reload();
     await this.#refuseUnreadableKeys();
     if (!this.#candidates().length) {
       const record = await this.#createAfterEveryKey();
-      await this.#takeBackIfUnreadableKeys(record);
       this.#options.logger.info({ event: 'keys.created', kid: record.kid, alg: record.alg }, 'signing key created');
     }
     // Also when a key exists: an earlier start may have created its key and failed to retire the rest.
-    await this.#retireAllButTheLast();
+    const retired = await this.#retireAllButTheLast({ refuseUnreadable: true });
+    if (retired.length) this.#options.logger.info({ event: 'keys.retired', retired }, 'signing keys retired');
     await this.reload();
     await this.#refuseUnreadableKeys();
   }
@@ -106,9 +108,13 @@ export class KeyRing {
    * it can unseal, is loaded instead of counted.
    */
   async unreadableKeysStillSigning(): Promise<number> {
-    const { store, sealKey, clock } = this.#options;
+    return this.#countUnreadable(await this.#options.store.list());
+  }
+
+  async #countUnreadable(records: readonly SigningKeyRecord[]): Promise<number> {
+    const { sealKey, clock } = this.#options;
     const now = clock.now();
-    const notLoaded = (await store.list()).filter(
+    const notLoaded = records.filter(
       (key) =>
         key.retiredAt === null &&
         (key.expiresAt === null || key.expiresAt > now) &&
@@ -128,20 +134,6 @@ export class KeyRing {
   async #refuseUnreadableKeys(): Promise<void> {
     const unreadable = await this.unreadableKeysStillSigning();
     if (unreadable > 0) throw new UnreadableSigningKeysError(unreadable);
-  }
-
-  /**
-   * Between storing its new key and retiring anything: an instance on another secret may have
-   * stored one since the check before, on a first start of both. Then this ring deletes its own
-   * (no one has signed with it yet) and refuses, so that neither retires the other's key; that
-   * instance finds this ring's key the same way, or finds it gone and starts alone.
-   */
-  async #takeBackIfUnreadableKeys(record: SigningKeyRecord): Promise<void> {
-    const unreadable = await this.unreadableKeysStillSigning();
-    if (unreadable === 0) return;
-    await this.#options.store.delete(record.kid);
-    await this.reload();
-    throw new UnreadableSigningKeysError(unreadable);
   }
 
   /**
@@ -168,11 +160,16 @@ export class KeyRing {
    * that reads last has seen every create and leaves only the last key signing, whatever order
    * their calls land in, and the last key is never retired by anyone. (Each retiring "all but
    * mine", as this once did, two instances could retire every key, and nothing would sign once the
-   * grace ran out.) Returns the kids it retired.
+   * grace ran out.) Returns the kids it retired. With `refuseUnreadable`, rejects before retiring
+   * anything when that same read holds keys still signing that this secret cannot unseal.
    */
-  async #retireAllButTheLast(): Promise<string[]> {
+  async #retireAllButTheLast({ refuseUnreadable }: { refuseUnreadable: boolean }): Promise<string[]> {
     const { store, algorithm, clock, retireGraceMs, publishDelayMs } = this.#options;
     const keys = await store.list();
+    if (refuseUnreadable) {
+      const unreadable = await this.#countUnreadable(keys);
+      if (unreadable > 0) throw new UnreadableSigningKeysError(unreadable);
+    }
     // Not a key a broken clock dated far ahead: it would stay last, and no rotation could replace it.
     // (Leaving it out of the choice keeps the guarantee: nobody retires the last key of all.)
     const horizon = clock.now() + MAX_FOLLOWED_SKEW_MS;
@@ -287,13 +284,14 @@ export class KeyRing {
    * signing then, and keep verifying (and stay in the JWKS) until every token they signed has expired.
    * Rejects with `UnreadableSigningKeysError` while keys still signing were sealed under another
    * secret, unless `replaceUnreadable` (a change of secret on purpose: instances on the old secret
-   * then refuse to start, and tokens they signed do not verify where this secret runs).
+   * then refuse to start, and tokens they signed do not verify where this secret runs). Refused
+   * after storing its key (another secret's key appeared meanwhile), it leaves that key, which its
+   * own siblings can use, and retires nothing.
    */
   async rotate({ replaceUnreadable = false }: { replaceUnreadable?: boolean } = {}): Promise<SigningKeyRecord> {
     if (!replaceUnreadable) await this.#refuseUnreadableKeys();
     const record = await this.#createAfterEveryKey();
-    if (!replaceUnreadable) await this.#takeBackIfUnreadableKeys(record);
-    const retired = await this.#retireAllButTheLast();
+    const retired = await this.#retireAllButTheLast({ refuseUnreadable: !replaceUnreadable });
     this.#options.logger.info({ event: 'keys.rotated', kid: record.kid, retired }, 'signing key rotated');
     await this.reload();
     return record;

@@ -99,15 +99,6 @@ export function defineSigningKeyConformance(
       expect(await store.signingKeys.list()).toEqual([snapshot]);
     });
 
-    it('deletes one key by kid, and says whether it was there', async () => {
-      const kept = await createKey({ kid: 'kid_kept', createdAt: T0 });
-      await createKey({ kid: 'kid_gone', createdAt: T0 + 1 });
-      expect(await store.signingKeys.delete('kid_gone')).toBe(true);
-      expect(await store.signingKeys.delete('kid_gone')).toBe(false);
-      expect(await store.signingKeys.delete('kid_never')).toBe(false);
-      expect(await store.signingKeys.list()).toEqual([kept]);
-    });
-
     // Only stores that persist have a reopen; the memory store is not asked to survive one.
 
     if (options.persistent)
@@ -129,7 +120,6 @@ export function defineSigningKeyConformance(
         () => store.signingKeys.create(makeSigningKey()),
         () => store.signingKeys.retireOlderThan(key, T0, T0),
         () => store.signingKeys.deleteExpired(T0),
-        () => store.signingKeys.delete(key.kid),
       ];
       for (const call of calls) {
         await expect(call()).rejects.toBeInstanceOf(StoreUnavailableError);

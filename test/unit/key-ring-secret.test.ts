@@ -4,9 +4,8 @@ import { createManualClock } from '../../src/core/clock.js';
 import type { AuthLogger } from '../../src/core/logger.js';
 import type { SigningKeyStore } from '../../src/store/types.js';
 import { createMemoryStore } from '../../src/stores/memory/index.js';
-import { generateKeyRecord } from '../../src/tokens/generate-key-record.js';
 import { UnreadableSigningKeysError } from '../../src/tokens/unreadable-signing-keys-error.js';
-import { createsMeetFirst, PUBLISH_DELAY_MS, RETIRE_GRACE_MS, ringOn } from '../helpers/key-ring.js';
+import { PUBLISH_DELAY_MS, RETIRE_GRACE_MS, ringOn } from '../helpers/key-ring.js';
 
 // An instance started with a secret other than its siblings' cannot unseal their keys. Creating its
 // own would retire theirs, which they then could neither replace nor verify: a fleet-wide outage
@@ -76,78 +75,6 @@ describe('KeyRing: a secret that cannot unseal the keys still signing', () => {
     const before = await store.list();
     await expect(ringOn(store, clock, old.sealKey).init()).rejects.toBeInstanceOf(UnreadableSigningKeysError);
     expect(await store.list()).toEqual(before);
-  });
-
-  it("of two instances with different secrets storing first keys together, neither retires the other's key", async () => {
-    const clock = createManualClock();
-    const store = createMemoryStore().signingKeys;
-    // Fault injection: both creates are held until both arrive, so both pass the check before writing.
-    const held = createsMeetFirst(store, 2);
-    const rings = [ringOn(held, clock, randomBytes(32)), ringOn(held, clock, randomBytes(32))];
-    const outcomes = await Promise.allSettled(rings.map((ring) => ring.init()));
-
-    for (const outcome of outcomes) {
-      if (outcome.status === 'rejected') expect(outcome.reason).toBeInstanceOf(UnreadableSigningKeysError);
-    }
-    expect(outcomes.filter((outcome) => outcome.status === 'rejected').length).toBeGreaterThanOrEqual(1);
-    // Nothing retired; what is left is the key of the ring that started, if one did.
-    const left = await store.list();
-    expect(left.every((record) => record.retiredAt === null)).toBe(true);
-    const started = rings.filter((_, i) => outcomes[i]?.status === 'fulfilled');
-    expect(left.map((record) => record.kid)).toEqual(started.map((ring) => ring.current().kid));
-  });
-
-  it("a stranger whose check ran before the fleet's first key takes its own key back, and the fleet keeps its", async () => {
-    const clock = createManualClock();
-    const store = createMemoryStore().signingKeys;
-    const fleetSecret = randomBytes(32);
-    const fleet = ringOn(store, clock, fleetSecret);
-    // Fault injection: the fleet's whole first start lands between the stranger's check of an empty
-    // store and its create, so the stranger's key would come last and retire the fleet's.
-    const late: SigningKeyStore = {
-      ...store,
-      async create(record) {
-        await fleet.init();
-        return store.create(record);
-      },
-    };
-    const stranger = ringOn(late, clock, randomBytes(32));
-    await expect(stranger.init()).rejects.toBeInstanceOf(UnreadableSigningKeysError);
-
-    const left = await store.list();
-    expect(left.map((record) => [record.kid, record.retiredAt])).toEqual([[fleet.current().kid, null]]);
-    // Long after any grace the fleet signs with it, and a sibling on the fleet's secret starts.
-    clock.advance(PUBLISH_DELAY_MS + RETIRE_GRACE_MS + 1);
-    await fleet.reload();
-    expect(fleet.current().kid).toBe(left[0]?.kid);
-    const sibling = ringOn(store, clock, fleetSecret);
-    await sibling.init();
-    expect(sibling.current().kid).toBe(left[0]?.kid);
-  });
-
-  it("a rotation that finds another secret's key stored meanwhile takes its own back and retires nothing", async () => {
-    const clock = createManualClock();
-    const store = createMemoryStore().signingKeys;
-    let injectBeforeCreate = false;
-    // Fault injection: another secret's key lands between the rotation's check and its create.
-    const racing: SigningKeyStore = {
-      ...store,
-      async create(record) {
-        if (injectBeforeCreate) await store.create(await generateKeyRecord('HS256', randomBytes(32), clock.now()));
-        return store.create(record);
-      },
-    };
-    const ring = ringOn(racing, clock, randomBytes(32));
-    await ring.init();
-    const [own] = await store.list();
-    clock.advance(1);
-    injectBeforeCreate = true;
-
-    await expect(ring.rotate()).rejects.toBeInstanceOf(UnreadableSigningKeysError);
-    const left = await store.list();
-    expect(left.map((record) => record.retiredAt)).toEqual([null, null]);
-    expect(left[0]?.kid).toBe(own?.kid);
-    expect(ring.current().kid).toBe(own?.kid);
   });
 
   it('uses a sibling key created after its load, rather than creating one or refusing', async () => {

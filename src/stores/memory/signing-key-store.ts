@@ -25,7 +25,6 @@ export function createMemorySigningKeyStore(run: Run): SigningKeyStore {
         for (const key of expired) keysByKid.delete(key.kid);
         return expired.length;
       }),
-    delete: (kid) => run(() => keysByKid.delete(kid)),
   };
 }
 

@@ -26,7 +26,6 @@ export function createPostgresSigningKeyStore(db: Database): SigningKeyStore {
     WHERE retired_at IS NULL AND (created_at < $3 OR (created_at = $3 AND kid COLLATE "C" < $4)) RETURNING kid`;
   // A NULL expires_at (a key still signing) never compares as due.
   const deleteExpired = `DELETE FROM ${keys} WHERE expires_at <= $1`;
-  const deleteOne = `DELETE FROM ${keys} WHERE kid = $1`;
 
   return {
     async list() {
@@ -47,9 +46,6 @@ export function createPostgresSigningKeyStore(db: Database): SigningKeyStore {
     },
     async deleteExpired(now) {
       return (await db.query(deleteExpired, [now])).rowCount ?? 0;
-    },
-    async delete(kid) {
-      return ((await db.query(deleteOne, [kid])).rowCount ?? 0) > 0;
     },
   };
 }

@@ -29,7 +29,6 @@ export function createSqliteSigningKeyStore(db: BetterSqlite3.Database, guard: G
   );
   // A NULL expires_at (a key still signing) never compares as due.
   const deleteExpired = db.prepare<[number]>('DELETE FROM signing_keys WHERE expires_at <= ?');
-  const deleteOne = db.prepare<[string]>('DELETE FROM signing_keys WHERE kid = ?');
 
   return {
     list: () => guard(() => selectAll.all().map(toSigningKey)),
@@ -42,7 +41,6 @@ export function createSqliteSigningKeyStore(db: BetterSqlite3.Database, guard: G
         retireOlderThan.all(retiredAt, expiresAt, newest.createdAt, newest.createdAt, newest.kid).map((row) => row.kid),
       ),
     deleteExpired: (now) => guard(() => deleteExpired.run(now).changes),
-    delete: (kid) => guard(() => deleteOne.run(kid).changes > 0),
   };
 }
 
