@@ -82,11 +82,10 @@ export class KeyRing {
   /**
    * Loads the ring, creating the first key if there is none for the configured algorithm. Rejects
    * with `UnreadableSigningKeysError` while the store holds keys still signing that this secret
-   * cannot unseal: checked before anything is written, in the same read as the retirement's (so
-   * it never retires such a key, nor its own towards one), and at the end. Instances on two
-   * secrets starting at the same moment on an empty store may then both refuse, each leaving its
-   * key: loud, and no running instance loses the key it signs with (deleting a key it made could
-   * take it from a sibling that has already adopted it).
+   * cannot unseal: before anything is written, in the retirement's own read (see there), and at
+   * the end. Instances on two secrets starting at once on an empty store may then both refuse,
+   * each leaving its key: loud, and no running instance loses the key it signs with (deleting a
+   * key it made could take it from a sibling that has already adopted it).
    */
   async init(): Promise<void> {
     await this.reload();
@@ -161,7 +160,9 @@ export class KeyRing {
    * their calls land in, and the last key is never retired by anyone. (Each retiring "all but
    * mine", as this once did, two instances could retire every key, and nothing would sign once the
    * grace ran out.) Returns the kids it retired. With `refuseUnreadable`, rejects before retiring
-   * anything when that same read holds keys still signing that this secret cannot unseal.
+   * anything when that same read holds keys still signing that this secret cannot unseal: it never
+   * retires such a key that it has read, nor its own towards one. (One stored after the read and
+   * dated before the last is retired with the rest; its maker, seeing the last, refuses.)
    */
   async #retireAllButTheLast({ refuseUnreadable }: { refuseUnreadable: boolean }): Promise<string[]> {
     const { store, algorithm, clock, retireGraceMs, publishDelayMs } = this.#options;
