@@ -7,6 +7,7 @@ import {
   fuzzParameters,
   handle,
   headerSafe,
+  quickly,
   timeoutFor,
   type FuzzWorld,
 } from './world.js';
@@ -81,12 +82,14 @@ describe('the bearer header', () => {
       const genuine = decodedParts(world.victim.accessToken);
       await fc.assert(
         fc.asyncProperty(authorization(), fc.boolean(), async (header, strict) => {
-          const started = performance.now();
-          const outcome = await world.auth.authenticate(
-            { method: 'GET', header: (name) => (name === 'authorization' ? header : null) },
-            { strict },
+          const outcome = await quickly(
+            () =>
+              world.auth.authenticate(
+                { method: 'GET', header: (name) => (name === 'authorization' ? header : null) },
+                { strict },
+              ),
+            500,
           );
-          expect(performance.now() - started).toBeLessThan(500);
           const token = WELL_FORMED.exec(header)?.[1];
           if (outcome.ok) {
             expect(token).toBeDefined();
