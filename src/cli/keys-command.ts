@@ -33,15 +33,19 @@ export async function runKeys(config: ServerConfig, args: string[]): Promise<num
   try {
     if (sub === 'rotate') {
       const replaceUnreadable = values['replace-unreadable'];
-      await ring.reload();
-      const unreadable = await ring.unreadableKeysStillSigning();
-      if (replaceUnreadable && unreadable === 0) {
-        throw new ConfigError(
-          '--replace-unreadable: no key still signing is sealed under another secret; nothing to replace (a plain rotation is `coatcheck keys rotate`)',
-        );
+      let unreadable = 0;
+      if (replaceUnreadable) {
+        // Not `ready()`: it refuses for the same reason `serve` does.
+        await ring.reload();
+        unreadable = await ring.unreadableKeysStillSigning();
+        if (unreadable === 0) {
+          throw new ConfigError(
+            '--replace-unreadable: no key still signing is sealed under another secret; nothing to replace (a plain rotation is `coatcheck keys rotate`)',
+          );
+        }
+      } else {
+        await auth.ready();
       }
-      // Not with --replace-unreadable: `ready()` refuses for the same reason `serve` does.
-      if (!replaceUnreadable) await auth.ready();
       const key = await ring.rotate({ replaceUnreadable });
       process.stdout.write(
         `new signing key ${key.kid} (${key.alg}): in the JWKS now, signing from ${iso(key.createdAt + KEY_PUBLISH_DELAY_MS)}${replaceUnreadable ? '' : '; older keys keep verifying until their tokens have expired'}\n`,
