@@ -107,10 +107,10 @@ export class KeyRing {
    * it can unseal, is loaded instead of counted.
    */
   async unreadableKeysStillSigning(): Promise<number> {
-    return this.#countUnreadable(await this.#options.store.list());
+    return (await this.#unreadable(await this.#options.store.list())).length;
   }
 
-  async #countUnreadable(records: readonly SigningKeyRecord[]): Promise<number> {
+  async #unreadable(records: readonly SigningKeyRecord[]): Promise<SigningKeyRecord[]> {
     const { sealKey, clock } = this.#options;
     const now = clock.now();
     const notLoaded = records.filter(
@@ -120,9 +120,9 @@ export class KeyRing {
         isAlgorithm(key.alg) &&
         !this.#keys.has(key.kid),
     );
-    let unreadable = 0;
-    for (const key of notLoaded) if ((await unseal(key.privateJwkSealed, sealKey)) === null) unreadable += 1;
-    if (unreadable < notLoaded.length) {
+    const unreadable: SigningKeyRecord[] = [];
+    for (const key of notLoaded) if ((await unseal(key.privateJwkSealed, sealKey)) === null) unreadable.push(key);
+    if (unreadable.length < notLoaded.length) {
       // A load already under way may have read the store before that key was made.
       await this.#reloading;
       await this.reload();
@@ -168,8 +168,8 @@ export class KeyRing {
     const { store, algorithm, clock, retireGraceMs, publishDelayMs } = this.#options;
     const keys = await store.list();
     if (refuseUnreadable) {
-      const unreadable = await this.#countUnreadable(keys);
-      if (unreadable > 0) throw new UnreadableSigningKeysError(unreadable);
+      const unreadable = await this.#unreadable(keys);
+      if (unreadable.length > 0) throw new UnreadableSigningKeysError(unreadable.length);
     }
     // Not a key a broken clock dated far ahead: it would stay last, and no rotation could replace it.
     // (Leaving it out of the choice keeps the guarantee: nobody retires the last key of all.)
@@ -180,6 +180,21 @@ export class KeyRing {
     if (last === undefined || !keys.some((key) => key.retiredAt === null && key.kid !== last.kid)) return [];
     const retiredAt = clock.now() + publishDelayMs;
     return store.retireOlderThan(last, retiredAt, retiredAt + retireGraceMs);
+  }
+
+  /**
+   * Retires, by kid, every key still signing that this secret cannot unseal, including one dated
+   * so far ahead that `#retireAllButTheLast` leaves it (a host whose clock ran fast). Only for a
+   * change of secret; returns the kids it retired.
+   */
+  async #retireUnreadable(): Promise<string[]> {
+    const { store, clock, retireGraceMs, publishDelayMs } = this.#options;
+    const retiredAt = clock.now() + publishDelayMs;
+    const retired: string[] = [];
+    for (const key of await this.#unreadable(await store.list())) {
+      if (await store.retire(key.kid, retiredAt, retiredAt + retireGraceMs)) retired.push(key.kid);
+    }
+    return retired;
   }
 
   /** Re-reads the store (keys created or retired by other instances, or by `coatcheck keys rotate`). */
@@ -284,15 +299,16 @@ export class KeyRing {
    * Makes a new signing key, published at once and signing after `publishDelayMs`. The others stop
    * signing then, and keep verifying (and stay in the JWKS) until every token they signed has expired.
    * Rejects with `UnreadableSigningKeysError` while keys still signing were sealed under another
-   * secret, unless `replaceUnreadable` (a change of secret on purpose: instances on the old secret
-   * then refuse to start, and tokens they signed do not verify where this secret runs). Refused
-   * after storing its key (another secret's key appeared meanwhile), it leaves that key, which its
-   * own siblings can use, and retires nothing.
+   * secret, unless `replaceUnreadable` (a change of secret on purpose: those keys are retired by
+   * kid, however they are dated; instances on the old secret then refuse to start, and tokens they
+   * signed do not verify where this secret runs). Refused after storing its key (another secret's
+   * key appeared meanwhile), it leaves that key, which its own siblings can use, and retires nothing.
    */
   async rotate({ replaceUnreadable = false }: { replaceUnreadable?: boolean } = {}): Promise<SigningKeyRecord> {
     if (!replaceUnreadable) await this.#refuseUnreadableKeys();
     const record = await this.#createAfterEveryKey();
     const retired = await this.#retireAllButTheLast({ refuseUnreadable: !replaceUnreadable });
+    if (replaceUnreadable) retired.push(...(await this.#retireUnreadable()));
     this.#options.logger.info({ event: 'keys.rotated', kid: record.kid, retired }, 'signing key rotated');
     await this.reload();
     return record;

@@ -168,6 +168,24 @@ describe('KeyRing: instances on two secrets starting together', () => {
     await expectToKeepSigning(fleet, store, clock);
   });
 
+  it("a first start refuses when another secret's key lands after its retirement read", async () => {
+    const clock = createManualClock();
+    const store = createMemoryStore().signingKeys;
+    let lists = 0;
+    // On an empty store: its load, its check, the read dating its key, the retirement's read; the
+    // stranger's key, dated after this ring's, lands as the final load starts. Only the final check sees it.
+    const racing: SigningKeyStore = {
+      ...store,
+      async list() {
+        lists += 1;
+        if (lists === 5) await store.create(await generateKeyRecord('HS256', randomBytes(32), clock.now() + 1));
+        return store.list();
+      },
+    };
+    await expect(ringOn(racing, clock, randomBytes(32)).init()).rejects.toBeInstanceOf(UnreadableSigningKeysError);
+    expect((await store.list()).map((record) => record.retiredAt)).toEqual([null, null]);
+  });
+
   it("a rotation that finds another secret's key stored meanwhile retires nothing", async () => {
     const clock = createManualClock();
     const store = createMemoryStore().signingKeys;

@@ -77,6 +77,24 @@ describe('KeyRing: a secret that cannot unseal the keys still signing', () => {
     expect(await store.list()).toEqual(before);
   });
 
+  it("replaces the old secret's key even when a clock that ran fast dated it far ahead", async () => {
+    const clock = createManualClock();
+    const store = createMemoryStore().signingKeys;
+    // The old fleet's first key was made on a host whose clock ran an hour fast. A new key is not
+    // dated after such a key, and only keys dated before the last are retired by a rotation.
+    await fleetOf(store, createManualClock(clock.now() + 60 * 60_000));
+    const [aheadKey] = await store.list();
+    const newSecret = randomBytes(32);
+
+    const replacement = await ringOn(store, clock, newSecret).rotate({ replaceUnreadable: true });
+    expect((await store.list()).find((record) => record.kid === aheadKey?.kid)?.retiredAt).toBe(
+      clock.now() + PUBLISH_DELAY_MS,
+    );
+    const restarted = ringOn(store, clock, newSecret);
+    await restarted.init();
+    expect(restarted.current().kid).toBe(replacement.kid);
+  });
+
   it('uses a sibling key created after its load, rather than creating one or refusing', async () => {
     const clock = createManualClock();
     const store = createMemoryStore().signingKeys;
