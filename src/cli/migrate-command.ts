@@ -16,7 +16,7 @@ export async function runMigrate(config: ServerConfig): Promise<number> {
     );
     return 0;
   }
-  const store = openDataStore(config.dataDir);
+  const store = openDataStore(config.dataDir, config.sqliteMmapBytes);
   await store.close();
   process.stdout.write(`sqlite (${config.dataDir}): schema is up to date\n`);
   return 0;

@@ -26,6 +26,8 @@ export interface ServerConfig {
    * Redis. Another prefix also prefixes the revocation feed's key and channel (`revocationFeedPrefix`).
    */
   redisKeyPrefix: string | undefined;
+  /** How much of the SQLite file is read through a memory map (`mmapBytes`); unset: the store's default. */
+  sqliteMmapBytes: number | undefined;
   /** Run Postgres migrations at start (otherwise `coatcheck migrate` does). */
   migrateOnStart: boolean;
   /** What strict routes do while the revocation feed is disconnected. */
@@ -133,6 +135,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     redisUrl: env.REDIS_URL || undefined,
     databaseSchema: env.COATCHECK_DATABASE_SCHEMA || 'public',
     redisKeyPrefix: redisKeyPrefix(env),
+    sqliteMmapBytes: integer(env, 'COATCHECK_SQLITE_MMAP_BYTES', { min: 0, max: 2 ** 40 }),
     migrateOnStart: flag(env, 'COATCHECK_MIGRATE_ON_START'),
     revocationWhileDisconnected: whileDisconnected(env),
     tokens: {

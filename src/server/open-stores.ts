@@ -25,10 +25,13 @@ export function databasePath(dataDir: string): string {
   return join(dataDir, 'coatcheck.db');
 }
 
-/** Opens the embedded store in the data directory (created with mode 0700 if missing). */
-export function openDataStore(dataDir: string): SqliteStore {
+/**
+ * Opens the embedded store in the data directory (created with mode 0700 if missing), reading
+ * `mmapBytes` of it through a memory map (unset: the store's default; 0: none).
+ */
+export function openDataStore(dataDir: string, mmapBytes?: number): SqliteStore {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  return createSqliteStore({ path: databasePath(dataDir) });
+  return createSqliteStore({ path: databasePath(dataDir), mmapBytes });
 }
 
 /**
@@ -47,7 +50,7 @@ export async function openSqlStore(
     );
     return { sql: postgres, postgres, sqlite: undefined };
   }
-  const sqlite = openDataStore(config.dataDir);
+  const sqlite = openDataStore(config.dataDir, config.sqliteMmapBytes);
   return { sql: sqlite, postgres: undefined, sqlite };
 }
 

@@ -1,6 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, readConfig } from '../../src/server/config.js';
-import { revocationFeedPrefix } from '../../src/server/open-stores.js';
+import { openSqlStore, revocationFeedPrefix } from '../../src/server/open-stores.js';
+import { DEFAULT_MMAP_BYTES } from '../../src/stores/sqlite/index.js';
 
 describe('COATCHECK_REDIS_PREFIX', () => {
   it('is unset by default (keys under cc, the feed under its historical names), and empty means unset', () => {
@@ -35,5 +39,37 @@ describe('revocationFeedPrefix', () => {
   it('keeps the historical names for the default prefix, set or not, and prefixes any other', () => {
     expect(revocationFeedPrefix('cc')).toBe('');
     expect(revocationFeedPrefix('shop')).toBe('shop:');
+  });
+});
+
+describe('COATCHECK_SQLITE_MMAP_BYTES', () => {
+  it('sets how much of the SQLite file is memory-mapped: the default unset, 0 for none', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'coatcheck-mmap-'));
+    const mapped = async (value: string | undefined) => {
+      const env = {
+        COATCHECK_DATA_DIR: dataDir,
+        ...(value === undefined ? {} : { COATCHECK_SQLITE_MMAP_BYTES: value }),
+      };
+      const { sql, sqlite } = await openSqlStore(readConfig(env));
+      try {
+        return sqlite?.database.pragma('mmap_size', { simple: true });
+      } finally {
+        await sql.close();
+      }
+    };
+    try {
+      expect(await mapped(undefined)).toBe(DEFAULT_MMAP_BYTES);
+      expect(await mapped('')).toBe(DEFAULT_MMAP_BYTES);
+      expect(await mapped('0')).toBe(0);
+      expect(await mapped(String(64 * 1024 * 1024))).toBe(64 * 1024 * 1024);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it.each(['-1', '1.5', 'off', String(2 ** 40 + 1)])('refuses %j', (value) => {
+    expect(() => readConfig({ COATCHECK_SQLITE_MMAP_BYTES: value })).toThrow(
+      /^COATCHECK_SQLITE_MMAP_BYTES must be a whole number from 0 to /,
+    );
   });
 });
