@@ -51,14 +51,6 @@ export async function runKeys(config: ServerConfig, args: string[]): Promise<num
         `new signing key ${key.kid} (${key.alg}): in the JWKS now, signing from ${iso(key.createdAt + KEY_PUBLISH_DELAY_MS)}${replaceUnreadable ? '' : '; older keys keep verifying until their tokens have expired'}\n`,
       );
       if (replaceUnreadable) {
-        // Another secret's key stored while this ran (an instance on the old secret starting) is
-        // still signing: say so rather than report a replacement that did not finish.
-        const left = await ring.unreadableKeysStillSigning();
-        if (left > 0) {
-          throw new ConfigError(
-            `--replace-unreadable: ${left} key(s) sealed under another secret were stored while this ran and are still signing; stop the instances on the old secret and run it again`,
-          );
-        }
         process.stdout.write(
           `retired ${unreadable} key(s) sealed under another secret: instances still on it refuse to start from now on, and where this secret runs their tokens do not verify (clients refresh); restart every instance with this secret\n`,
         );

@@ -167,15 +167,18 @@ export class KeyRing {
   async #retireAllButTheLast({ refuseUnreadable }: { refuseUnreadable: boolean }): Promise<string[]> {
     const { store, algorithm, clock, retireGraceMs, publishDelayMs } = this.#options;
     const keys = await store.list();
-    if (refuseUnreadable) {
-      const unreadable = await this.#unreadable(keys);
-      if (unreadable.length > 0) throw new UnreadableSigningKeysError(unreadable.length);
-    }
+    const unreadable = new Set((await this.#unreadable(keys)).map((key) => key.kid));
+    if (refuseUnreadable && unreadable.size > 0) throw new UnreadableSigningKeysError(unreadable.size);
     // Not a key a broken clock dated far ahead: it would stay last, and no rotation could replace it.
-    // (Leaving it out of the choice keeps the guarantee: nobody retires the last key of all.)
+    // (Leaving it out of the choice keeps the guarantee: nobody retires the last key of all.) Nor,
+    // when replacing them, another secret's key stored after this ring's: `#retireUnreadable`
+    // retires that one, and choosing it would leave no key signing.
     const horizon = clock.now() + MAX_FOLLOWED_SKEW_MS;
     const last = keys
-      .filter((key) => key.alg === algorithm && key.retiredAt === null && key.createdAt <= horizon)
+      .filter(
+        (key) =>
+          key.alg === algorithm && key.retiredAt === null && key.createdAt <= horizon && !unreadable.has(key.kid),
+      )
       .at(-1);
     if (last === undefined || !keys.some((key) => key.retiredAt === null && key.kid !== last.kid)) return [];
     const retiredAt = clock.now() + publishDelayMs;
@@ -301,8 +304,10 @@ export class KeyRing {
    * Rejects with `UnreadableSigningKeysError` while keys still signing were sealed under another
    * secret, unless `replaceUnreadable` (a change of secret on purpose: those keys are retired by
    * kid, however they are dated; instances on the old secret then refuse to start, and tokens they
-   * signed do not verify where this secret runs). Refused after storing its key (another secret's
-   * key appeared meanwhile), it leaves that key, which its own siblings can use, and retires nothing.
+   * signed do not verify where this secret runs; it rejects at the end if another secret's key was
+   * stored meanwhile and is still signing, for the caller to run it again). Refused after storing
+   * its key (another secret's key appeared meanwhile), it leaves that key, which its own siblings
+   * can use, and retires nothing.
    */
   async rotate({ replaceUnreadable = false }: { replaceUnreadable?: boolean } = {}): Promise<SigningKeyRecord> {
     if (!replaceUnreadable) await this.#refuseUnreadableKeys();
@@ -311,6 +316,7 @@ export class KeyRing {
     if (replaceUnreadable) retired.push(...(await this.#retireUnreadable()));
     this.#options.logger.info({ event: 'keys.rotated', kid: record.kid, retired }, 'signing key rotated');
     await this.reload();
+    if (replaceUnreadable) await this.#refuseUnreadableKeys();
     return record;
   }
 }
