@@ -171,11 +171,6 @@ export interface SigningKeyStore {
     retiredAt: number,
     expiresAt: number,
   ): Promise<string[]>;
-  /**
-   * Retires the key `kid` if it is still signing; returns whether it did. For a change of secret:
-   * the old secret's keys are retired by name, wherever a broken clock dated them.
-   */
-  retire(kid: string, retiredAt: number, expiresAt: number): Promise<boolean>;
   /** Deletes keys whose `expiresAt` is at or before `now`; returns how many. */
   deleteExpired(now: number): Promise<number>;
 }

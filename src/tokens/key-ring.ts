@@ -90,12 +90,13 @@ export class KeyRing {
   async init(): Promise<void> {
     await this.reload();
     await this.#refuseUnreadableKeys();
+    let own: SigningKeyRecord | undefined;
     if (!this.#candidates().length) {
-      const record = await this.#createAfterEveryKey();
-      this.#options.logger.info({ event: 'keys.created', kid: record.kid, alg: record.alg }, 'signing key created');
+      own = await this.#createAfterEveryKey({ replacing: false });
+      this.#options.logger.info({ event: 'keys.created', kid: own.kid, alg: own.alg }, 'signing key created');
     }
     // Also when a key exists: an earlier start may have created its key and failed to retire the rest.
-    const retired = await this.#retireAllButTheLast({ refuseUnreadable: true });
+    const retired = await this.#retireAllButTheLast({ own, replacing: false });
     if (retired.length) this.#options.logger.info({ event: 'keys.retired', retired }, 'signing keys retired');
     await this.reload();
     await this.#refuseUnreadableKeys();
@@ -137,14 +138,19 @@ export class KeyRing {
 
   /**
    * A new key, stored, dated after every stored key (up to `MAX_FOLLOWED_SKEW_MS` ahead of this
-   * host's clock), so that retiring the keys before it retires every key that existed.
+   * host's clock), so that retiring the keys before it retires every key that existed. When
+   * `replacing` another secret's keys, also after those however far ahead a fast clock dated them:
+   * a retirement only reaches keys before the last, and only the last key is safe from every ring.
    */
-  async #createAfterEveryKey(): Promise<SigningKeyRecord> {
+  async #createAfterEveryKey({ replacing }: { replacing: boolean }): Promise<SigningKeyRecord> {
     const { store, sealKey, algorithm, clock } = this.#options;
     const now = clock.now();
+    const keys = await store.list();
+    const followed = new Set(replacing ? (await this.#unreadable(keys)).map((key) => key.kid) : []);
     let newest = Number.NEGATIVE_INFINITY;
-    for (const key of await store.list()) {
-      if (key.createdAt <= now + MAX_FOLLOWED_SKEW_MS) newest = Math.max(newest, key.createdAt);
+    for (const key of keys) {
+      if (key.createdAt <= now + MAX_FOLLOWED_SKEW_MS || followed.has(key.kid))
+        newest = Math.max(newest, key.createdAt);
     }
     const record = await generateKeyRecord(algorithm, sealKey, Math.max(now, newest + 1));
     await store.create(record);
@@ -159,21 +165,22 @@ export class KeyRing {
    * that reads last has seen every create and leaves only the last key signing, whatever order
    * their calls land in, and the last key is never retired by anyone. (Each retiring "all but
    * mine", as this once did, two instances could retire every key, and nothing would sign once the
-   * grace ran out.) Returns the kids it retired. With `refuseUnreadable`, rejects before retiring
+   * grace ran out.) Returns the kids it retired. Unless `replacing`, rejects before retiring
    * anything when that same read holds keys still signing that this secret cannot unseal: it never
    * retires such a key that it has read, nor its own towards one. (One stored after the read and
    * dated before the last is retired with the rest; its maker, seeing the last, refuses.)
+   * Replacing, it keeps the last key it can read: never another secret's, which would retire its
+   * own key and leave it none.
    */
-  async #retireAllButTheLast({ refuseUnreadable }: { refuseUnreadable: boolean }): Promise<string[]> {
+  async #retireAllButTheLast({ own, replacing }: { own?: SigningKeyRecord; replacing: boolean }): Promise<string[]> {
     const { store, algorithm, clock, retireGraceMs, publishDelayMs } = this.#options;
     const keys = await store.list();
     const unreadable = new Set((await this.#unreadable(keys)).map((key) => key.kid));
-    if (refuseUnreadable && unreadable.size > 0) throw new UnreadableSigningKeysError(unreadable.size);
-    // Not a key a broken clock dated far ahead: it would stay last, and no rotation could replace it.
-    // (Leaving it out of the choice keeps the guarantee: nobody retires the last key of all.) Nor,
-    // when replacing them, another secret's key stored after this ring's: `#retireUnreadable`
-    // retires that one, and choosing it would leave no key signing.
-    const horizon = clock.now() + MAX_FOLLOWED_SKEW_MS;
+    if (!replacing && unreadable.size > 0) throw new UnreadableSigningKeysError(unreadable.size);
+    // Not a key a broken clock dated far ahead (unless it is the one this ring just made): it would
+    // stay last, and no rotation could replace it. (Leaving it out of the choice keeps the
+    // guarantee: nobody retires the last key of all.)
+    const horizon = Math.max(clock.now() + MAX_FOLLOWED_SKEW_MS, own?.createdAt ?? Number.NEGATIVE_INFINITY);
     const last = keys
       .filter(
         (key) =>
@@ -183,21 +190,6 @@ export class KeyRing {
     if (last === undefined || !keys.some((key) => key.retiredAt === null && key.kid !== last.kid)) return [];
     const retiredAt = clock.now() + publishDelayMs;
     return store.retireOlderThan(last, retiredAt, retiredAt + retireGraceMs);
-  }
-
-  /**
-   * Retires, by kid, every key still signing that this secret cannot unseal, including one dated
-   * so far ahead that `#retireAllButTheLast` leaves it (a host whose clock ran fast). Only for a
-   * change of secret; returns the kids it retired.
-   */
-  async #retireUnreadable(): Promise<string[]> {
-    const { store, clock, retireGraceMs, publishDelayMs } = this.#options;
-    const retiredAt = clock.now() + publishDelayMs;
-    const retired: string[] = [];
-    for (const key of await this.#unreadable(await store.list())) {
-      if (await store.retire(key.kid, retiredAt, retiredAt + retireGraceMs)) retired.push(key.kid);
-    }
-    return retired;
   }
 
   /** Re-reads the store (keys created or retired by other instances, or by `coatcheck keys rotate`). */
@@ -302,18 +294,17 @@ export class KeyRing {
    * Makes a new signing key, published at once and signing after `publishDelayMs`. The others stop
    * signing then, and keep verifying (and stay in the JWKS) until every token they signed has expired.
    * Rejects with `UnreadableSigningKeysError` while keys still signing were sealed under another
-   * secret, unless `replaceUnreadable` (a change of secret on purpose: those keys are retired by
-   * kid, however they are dated; instances on the old secret then refuse to start, and tokens they
-   * signed do not verify where this secret runs; it rejects at the end if another secret's key was
-   * stored meanwhile and is still signing, for the caller to run it again). Refused after storing
-   * its key (another secret's key appeared meanwhile), it leaves that key, which its own siblings
-   * can use, and retires nothing.
+   * secret, unless `replaceUnreadable` (a change of secret on purpose: the new key is dated after
+   * those, however far ahead, so that they retire as in any rotation; instances on the old secret
+   * then refuse to start, and tokens they signed do not verify where this secret runs). A
+   * replacement rejects at the end while another secret's key is still signing (one stored
+   * meanwhile, by an instance on the old secret starting or rotating): run it again. Refused after
+   * storing its key, a rotation leaves that key, which its own siblings can use.
    */
   async rotate({ replaceUnreadable = false }: { replaceUnreadable?: boolean } = {}): Promise<SigningKeyRecord> {
     if (!replaceUnreadable) await this.#refuseUnreadableKeys();
-    const record = await this.#createAfterEveryKey();
-    const retired = await this.#retireAllButTheLast({ refuseUnreadable: !replaceUnreadable });
-    if (replaceUnreadable) retired.push(...(await this.#retireUnreadable()));
+    const record = await this.#createAfterEveryKey({ replacing: replaceUnreadable });
+    const retired = await this.#retireAllButTheLast({ own: record, replacing: replaceUnreadable });
     this.#options.logger.info({ event: 'keys.rotated', kid: record.kid, retired }, 'signing key rotated');
     await this.reload();
     if (replaceUnreadable) await this.#refuseUnreadableKeys();

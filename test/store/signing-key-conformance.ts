@@ -75,23 +75,6 @@ export function defineSigningKeyConformance(
       expect(await store.signingKeys.list()).toEqual(ring);
     });
 
-    it('retires a key by kid only while it is still signing', async () => {
-      const first = await createKey({ createdAt: T0 });
-      // Dated far ahead, as by a host whose clock ran fast: retiring by kid does not care.
-      const ahead = await createKey({ createdAt: T0 + 600 * MINUTE });
-      const retiring = await createKey({ createdAt: T0 + 1, retiredAt: T0 + 5, expiresAt: T0 + 9 });
-      expect(await store.signingKeys.retire(ahead.kid, T0 + 2, T0 + 3)).toBe(true);
-      // Already retiring keys keep their deadlines; an unknown kid changes nothing.
-      expect(await store.signingKeys.retire(ahead.kid, T0 + 7, T0 + 8)).toBe(false);
-      expect(await store.signingKeys.retire(retiring.kid, T0 + 2, T0 + 3)).toBe(false);
-      expect(await store.signingKeys.retire('kid_unknown', T0 + 2, T0 + 3)).toBe(false);
-      expect(await store.signingKeys.list()).toEqual([
-        first,
-        retiring,
-        { ...ahead, retiredAt: T0 + 2, expiresAt: T0 + 3 },
-      ]);
-    });
-
     it('deletes keys that expire at or before now, and only those', async () => {
       const now = T0 + 60 * MINUTE;
       await createKey({ retiredAt: T0, expiresAt: now - 1 });
@@ -136,7 +119,6 @@ export function defineSigningKeyConformance(
         () => store.signingKeys.list(),
         () => store.signingKeys.create(makeSigningKey()),
         () => store.signingKeys.retireOlderThan(key, T0, T0),
-        () => store.signingKeys.retire(key.kid, T0, T0),
         () => store.signingKeys.deleteExpired(T0),
       ];
       for (const call of calls) {

@@ -93,6 +93,12 @@ describe('KeyRing: a secret that cannot unseal the keys still signing', () => {
     const restarted = ringOn(store, clock, newSecret);
     await restarted.init();
     expect(restarted.current().kid).toBe(replacement.kid);
+    // The replacement is dated after it, so a later rotation's key (dated by this clock) signs
+    // once published, while the replacement's stays published until the clock reaches its date.
+    const next = await restarted.rotate();
+    clock.advance(PUBLISH_DELAY_MS);
+    await restarted.reload();
+    expect(restarted.current().kid).toBe(next.kid);
   });
 
   it('uses a sibling key created after its load, rather than creating one or refusing', async () => {

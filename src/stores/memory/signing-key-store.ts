@@ -19,13 +19,6 @@ export function createMemorySigningKeyStore(run: Run): SigningKeyStore {
         for (const key of retiring) Object.assign(key, { retiredAt, expiresAt });
         return retiring.map((key) => key.kid);
       }),
-    retire: (kid, retiredAt, expiresAt) =>
-      run(() => {
-        const key = keysByKid.get(kid);
-        if (key === undefined || key.retiredAt !== null) return false;
-        Object.assign(key, { retiredAt, expiresAt });
-        return true;
-      }),
     deleteExpired: (now) =>
       run(() => {
         const expired = [...keysByKid.values()].filter((key) => key.expiresAt !== null && key.expiresAt <= now);

@@ -24,7 +24,6 @@ export function createPostgresSigningKeyStore(db: Database): SigningKeyStore {
   // bytewise (COLLATE "C"), as the key ring orders them, whatever the database's collation.
   const retireOlderThan = `UPDATE ${keys} SET retired_at = $1, expires_at = $2
     WHERE retired_at IS NULL AND (created_at < $3 OR (created_at = $3 AND kid COLLATE "C" < $4)) RETURNING kid`;
-  const retire = `UPDATE ${keys} SET retired_at = $1, expires_at = $2 WHERE retired_at IS NULL AND kid = $3`;
   // A NULL expires_at (a key still signing) never compares as due.
   const deleteExpired = `DELETE FROM ${keys} WHERE expires_at <= $1`;
 
@@ -44,9 +43,6 @@ export function createPostgresSigningKeyStore(db: Database): SigningKeyStore {
         newest.kid,
       ]);
       return result.rows.map((row) => row.kid);
-    },
-    async retire(kid, retiredAt, expiresAt) {
-      return (await db.query(retire, [retiredAt, expiresAt, kid])).rowCount === 1;
     },
     async deleteExpired(now) {
       return (await db.query(deleteExpired, [now])).rowCount ?? 0;

@@ -27,9 +27,6 @@ export function createSqliteSigningKeyStore(db: BetterSqlite3.Database, guard: G
     `UPDATE signing_keys SET retired_at = ?, expires_at = ?
      WHERE retired_at IS NULL AND (created_at < ? OR (created_at = ? AND kid < ?)) RETURNING kid`,
   );
-  const retire = db.prepare<[number, number, string]>(
-    'UPDATE signing_keys SET retired_at = ?, expires_at = ? WHERE retired_at IS NULL AND kid = ?',
-  );
   // A NULL expires_at (a key still signing) never compares as due.
   const deleteExpired = db.prepare<[number]>('DELETE FROM signing_keys WHERE expires_at <= ?');
 
@@ -43,7 +40,6 @@ export function createSqliteSigningKeyStore(db: BetterSqlite3.Database, guard: G
       guard(() =>
         retireOlderThan.all(retiredAt, expiresAt, newest.createdAt, newest.createdAt, newest.kid).map((row) => row.kid),
       ),
-    retire: (kid, retiredAt, expiresAt) => guard(() => retire.run(retiredAt, expiresAt, kid).changes === 1),
     deleteExpired: (now) => guard(() => deleteExpired.run(now).changes),
   };
 }
