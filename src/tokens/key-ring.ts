@@ -242,14 +242,18 @@ export class KeyRing {
 
   /**
    * The key that signs new tokens: the newest one that has been published for `publishDelayMs`,
-   * else the oldest one still allowed to sign.
+   * else one dated ahead by a fast clock, else the oldest one still allowed to sign.
    */
   current(): LoadedKey {
     const now = this.#options.clock.now();
     const candidates = this.#candidates();
-    // None published long enough (the first minute after first start): the longest-published one.
     const key =
       candidates.find((k) => k.record.createdAt + this.#options.publishDelayMs <= now) ??
+      // None published long enough. A key dated ahead of this clock (a replacement dated after the
+      // old secret's keys from a fast clock) is not newly published: its date says nothing, and a
+      // key made since, dated by this clock, is, so it keeps signing until that one is published.
+      candidates.find((k) => k.record.createdAt > now + MAX_FOLLOWED_SKEW_MS) ??
+      // Otherwise (the first minute after first start): the longest-published one.
       candidates[candidates.length - 1] ??
       // Every key retired (another instance rotated and this one has not reloaded yet): keep signing
       // with the newest rather than stop; it still verifies until its expiry.

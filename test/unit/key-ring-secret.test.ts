@@ -94,11 +94,13 @@ describe('KeyRing: a secret that cannot unseal the keys still signing', () => {
     await restarted.init();
     expect(restarted.current().kid).toBe(replacement.kid);
     // The replacement is dated after it, so a later rotation's key (dated by this clock) signs
-    // once published, while the replacement's stays published until the clock reaches its date.
+    // once published, not before, while the replacement's stays published until the clock reaches its date.
     const next = await restarted.rotate();
+    expect(restarted.current().kid).toBe(replacement.kid);
     clock.advance(PUBLISH_DELAY_MS);
     await restarted.reload();
     expect(restarted.current().kid).toBe(next.kid);
+    expect(restarted.peek(replacement.kid)?.record.retiredAt).toBeNull();
   });
 
   it('uses a sibling key created after its load, rather than creating one or refusing', async () => {
