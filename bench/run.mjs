@@ -75,6 +75,8 @@ const cleanUp = async () => {
 };
 await cleanUp();
 
+// Taken before the sections run: what dist/ was just built from, even if HEAD moves meanwhile.
+const measured = await environment(services);
 const started = new Date();
 const loadBefore = loadavg();
 const results = {};
@@ -89,8 +91,10 @@ try {
   await cleanUp();
 }
 
+const atEnd = (await environment(services)).coatcheck;
+if (atEnd !== measured.coatcheck) measured.coatcheck += `; the work tree was at ${atEnd} by the end`;
 const report = {
-  environment: await environment(services),
+  environment: measured,
   started: started.toISOString(),
   minutes: (Date.now() - started.getTime()) / 60_000,
   quick,
