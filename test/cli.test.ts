@@ -139,7 +139,7 @@ describe('coatcheck keys', () => {
       const replaced = run(['keys', 'rotate', '--replace-unreadable'], newSecret);
       expect([replaced.status, replaced.stderr]).toEqual([0, '']);
       expect(replaced.stdout).toMatch(
-        /^new signing key \S+ \(ES256\): in the JWKS now, signing from \S+\nretired 1 key\(s\) sealed under another secret: instances still on it refuse to start from now on/,
+        /^new signing key \S+ \(ES256\): in the JWKS now; instances on this secret sign with it from their start\nretired 1 key\(s\) sealed under another secret: instances still on it refuse to start from now on/,
       );
       expect(listed(newSecret).map((key) => key.status)).toEqual(['retired', 'retired', 'signing']);
       // The old secret is refused from now on; the new one rotates plainly, and has nothing left to replace.

@@ -47,12 +47,19 @@ export async function runKeys(config: ServerConfig, args: string[]): Promise<num
         await auth.ready();
       }
       const key = await ring.rotate({ replaceUnreadable });
-      process.stdout.write(
-        `new signing key ${key.kid} (${key.alg}): in the JWKS now, signing from ${iso(key.createdAt + KEY_PUBLISH_DELAY_MS)}${replaceUnreadable ? '' : '; older keys keep verifying until their tokens have expired'}\n`,
-      );
       if (replaceUnreadable) {
+        // Not "signing from" its date plus the publish delay: it is the only key still signing that
+        // this secret can read, so it signs wherever this secret runs, and its date may be far
+        // ahead (it follows the old secret's keys, whatever a fast clock dated them).
+        process.stdout.write(
+          `new signing key ${key.kid} (${key.alg}): in the JWKS now; instances on this secret sign with it from their start\n`,
+        );
         process.stdout.write(
           `retired ${unreadable} key(s) sealed under another secret: instances still on it refuse to start from now on, and where this secret runs their tokens do not verify (clients refresh); restart every instance with this secret\n`,
+        );
+      } else {
+        process.stdout.write(
+          `new signing key ${key.kid} (${key.alg}): in the JWKS now, signing from ${iso(key.createdAt + KEY_PUBLISH_DELAY_MS)}; older keys keep verifying until their tokens have expired\n`,
         );
       }
       return 0;
