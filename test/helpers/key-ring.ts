@@ -40,3 +40,10 @@ export function createsMeetFirst(store: SigningKeyStore, count: number): Signing
     },
   };
 }
+
+/** A promise that fault injections await (`opened`) until the test lets them go (`open`). */
+export function gate(): { open: () => void; opened: Promise<void> } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { open, opened };
+}

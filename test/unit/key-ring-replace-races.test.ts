@@ -5,17 +5,11 @@ import type { SigningKeyRecord, SigningKeyStore } from '../../src/store/types.js
 import { createMemoryStore } from '../../src/stores/memory/index.js';
 import { generateKeyRecord } from '../../src/tokens/generate-key-record.js';
 import { UnreadableSigningKeysError } from '../../src/tokens/unreadable-signing-keys-error.js';
-import { createsMeetFirst, PUBLISH_DELAY_MS, RETIRE_GRACE_MS, ringOn } from '../helpers/key-ring.js';
+import { createsMeetFirst, gate, PUBLISH_DELAY_MS, RETIRE_GRACE_MS, ringOn } from '../helpers/key-ring.js';
 
 // A replacement (`rotate({ replaceUnreadable: true })`, a change of secret) racing instances on the
 // old secret, or another replacement. It may lose and reject, to be run again; it must never leave
 // the store with no key signing, which takes every instance down once the grace runs out.
-
-function gate() {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return { open, opened };
-}
 
 async function storeWithOldKey() {
   const clock = createManualClock();

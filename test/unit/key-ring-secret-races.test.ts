@@ -6,18 +6,12 @@ import { createMemoryStore } from '../../src/stores/memory/index.js';
 import { generateKeyRecord } from '../../src/tokens/generate-key-record.js';
 import type { KeyRing } from '../../src/tokens/key-ring.js';
 import { UnreadableSigningKeysError } from '../../src/tokens/unreadable-signing-keys-error.js';
-import { createsMeetFirst, PUBLISH_DELAY_MS, RETIRE_GRACE_MS, ringOn } from '../helpers/key-ring.js';
+import { createsMeetFirst, gate, PUBLISH_DELAY_MS, RETIRE_GRACE_MS, ringOn } from '../helpers/key-ring.js';
 
 // Instances on two secrets starting at the same moment on an empty store (a first deploy gone
 // wrong). None may retire a key that a running instance signs with; each may refuse, and keys left
 // behind make later starts refuse until `rotate({ replaceUnreadable: true })` settles the secret.
 // Each test forces one interleaving with a fault-injecting store.
-
-function gate() {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  return { open, opened };
-}
 
 /**
  * A stranger (another secret) that has checked the empty store, held before it reads the store to
