@@ -44,7 +44,7 @@ const UNKNOWN_KID_RELOAD_MS = 5_000;
 
 // A new key is dated after every stored key, so that a host whose clock runs behind another's still
 // retires the current key when it rotates; a stored key dated further ahead than this came from a
-// broken clock, and is not followed.
+// broken clock, and is not followed (but by a replacement of the secret, if it is the old secret's).
 const MAX_FOLLOWED_SKEW_MS = 5 * 60_000;
 
 /**
