@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -162,6 +163,31 @@ describe('coatcheck keys', () => {
 });
 
 describe('coatcheck serve', () => {
+  it('names the cause in one line when it cannot listen: a port in use, an address this machine does not have', async () => {
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const { port } = squatter.address() as AddressInfo;
+    try {
+      const serve = (env: Record<string, string>) => {
+        const result = coatcheck(['serve'], { env: { COATCHECK_ORIGIN: 'http://localhost:3000', ...env } });
+        return [result.status, result.stdout, result.stderr];
+      };
+      expect(serve({ PORT: String(port), HOST: '127.0.0.1' })).toEqual([
+        1,
+        '',
+        `coatcheck: 127.0.0.1 port ${port} is already in use (another server?): set PORT to a free port\n`,
+      ]);
+      // TEST-NET-3 (RFC 5737): never an address of this machine, and no DNS lookup.
+      expect(serve({ PORT: '0', HOST: '203.0.113.1' })).toEqual([
+        1,
+        '',
+        'coatcheck: cannot listen on 203.0.113.1 port 0: HOST is not an address of this machine\n',
+      ]);
+    } finally {
+      squatter.close();
+    }
+  });
+
   it('serves on the configured port with data in the data directory, and exits 0 on SIGTERM', async () => {
     const child = spawn(process.execPath, [CLI, 'serve'], {
       env: {

@@ -8,7 +8,7 @@ import type { AuthLogger } from '../core/logger.js';
 import type { PasswordHasher } from '../core/password-hasher.js';
 import type { Store } from '../store/types.js';
 import { createApp } from './app.js';
-import type { ServerConfig } from './config.js';
+import { ConfigError, type ServerConfig } from './config.js';
 import { openStores } from './open-stores.js';
 import { loadSecret } from './secret.js';
 import type { TokenOptions } from '../tokens/options.js';
@@ -116,13 +116,14 @@ export async function startServer(
   }
   const app = createApp({ auth, notes, logger, trustProxy: config.trustProxy });
 
-  const server = await new Promise<Server>((resolve, reject) => {
-    const onListening = (): void => resolve(listening);
-    const listening = config.host
-      ? app.listen(config.port, config.host, onListening)
-      : app.listen(config.port, onListening);
-    listening.once('error', reject);
-  });
+  let server: Server;
+  try {
+    server = await listen(app, config);
+  } catch (error) {
+    await auth.close();
+    await store.close();
+    throw error;
+  }
   // A slow or stalled client gets a timeout, not a worker held forever.
   server.requestTimeout = 30_000;
   server.headersTimeout = 15_000;
@@ -149,4 +150,38 @@ export async function startServer(
   };
 
   return { url, port, auth, store, server, close };
+}
+
+/**
+ * Listens on the configured port and host. A port in use or an address this machine does not have
+ * is the operator's to fix, so it is a `ConfigError` naming the cause, not Node's error. (Express 5
+ * hands a listen error to the callback, and would otherwise resolve a server that never listened.)
+ */
+function listen(app: ReturnType<typeof createApp>, config: ServerConfig): Promise<Server> {
+  return new Promise<Server>((resolve, reject) => {
+    const onListening = (error?: Error): void => {
+      if (error) reject(listenError(error, config));
+      else resolve(listening);
+    };
+    const listening = config.host
+      ? app.listen(config.port, config.host, onListening)
+      : app.listen(config.port, onListening);
+  });
+}
+
+function listenError(error: Error, config: ServerConfig): Error {
+  const where = config.host === undefined ? `port ${config.port}` : `${config.host} port ${config.port}`;
+  switch ((error as NodeJS.ErrnoException).code) {
+    case 'EADDRINUSE':
+      return new ConfigError(`${where} is already in use (another server?): set PORT to a free port`);
+    case 'EACCES':
+      return new ConfigError(`${where} needs privileges this process lacks: set PORT above 1023`);
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EINVAL':
+      return new ConfigError(`cannot listen on ${where}: HOST is not an address of this machine`);
+    default:
+      return error;
+  }
 }
