@@ -50,7 +50,8 @@ export class ConfigError extends Error {
 function integer(env: NodeJS.ProcessEnv, name: string, options: { min: number; max: number }): number | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
-  const value = Number(raw);
+  // Digits only: Number() would also take '1e3', '0x10' and ' 7 '.
+  const value = /^[0-9]+$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isInteger(value) || value < options.min || value > options.max) {
     throw new ConfigError(`${name} must be a whole number from ${options.min} to ${options.max}`);
   }

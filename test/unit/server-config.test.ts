@@ -67,7 +67,7 @@ describe('COATCHECK_SQLITE_MMAP_BYTES', () => {
     }
   });
 
-  it.each(['-1', '1.5', 'off', String(2 ** 40 + 1)])('refuses %j', (value) => {
+  it.each(['-1', '1.5', 'off', '1e3', '0x10', ' 7', String(2 ** 40 + 1)])('refuses %j', (value) => {
     expect(() => readConfig({ COATCHECK_SQLITE_MMAP_BYTES: value })).toThrow(
       /^COATCHECK_SQLITE_MMAP_BYTES must be a whole number from 0 to /,
     );
