@@ -3,6 +3,7 @@ import type { Clock } from '../core/clock.js';
 import type { AuthLogger } from '../core/logger.js';
 import type { SigningKeyRecord, SigningKeyStore } from '../store/types.js';
 import { generateKeyRecord } from './generate-key-record.js';
+import { chooseSigningKey, MAX_FOLLOWED_SKEW_MS, signingCandidates } from './signing-key-choice.js';
 import { unseal } from './seal.js';
 import { UnreadableSigningKeysError } from './unreadable-signing-keys-error.js';
 import { UnsealableKeyReports } from './unsealable-key-reports.js';
@@ -41,23 +42,6 @@ export interface KeyRingOptions {
 // Tokens naming a kid this ring does not know make it look in the store (another instance may just
 // have created that key), at most once per this interval: forged kids cannot make every request a read.
 const UNKNOWN_KID_RELOAD_MS = 5_000;
-
-// A new key is dated after every stored key, so that a host whose clock runs behind another's still
-// retires the current key when it rotates; a stored key dated further ahead than this came from a
-// broken clock, and is not followed (but by a replacement of the secret, if it is the old secret's).
-const MAX_FOLLOWED_SKEW_MS = 5 * 60_000;
-
-/**
- * Newest first; at equal creation times a key not yet scheduled to retire is the newer one, then
- * the greater kid, as in the store's order (whose last key `#retireAllButTheLast` keeps).
- */
-function newestFirst(a: LoadedKey, b: LoadedKey): number {
-  const byCreation = b.record.createdAt - a.record.createdAt;
-  if (byCreation !== 0) return byCreation;
-  const aRetiring = a.record.retiredAt !== null ? 1 : 0;
-  const bRetiring = b.record.retiredAt !== null ? 1 : 0;
-  return aRetiring - bRetiring || (a.kid < b.kid ? 1 : -1);
-}
 
 function isAlgorithm(value: string): value is JwtAlgorithm {
   return (JWT_ALGORITHMS as readonly string[]).includes(value);
@@ -232,32 +216,13 @@ export class KeyRing {
 
   /** Keys of the configured algorithm that have not stopped signing, newest first. */
   #candidates(): LoadedKey[] {
-    const now = this.#options.clock.now();
-    return [...this.#keys.values()]
-      .filter(
-        (key) => key.alg === this.#options.algorithm && (key.record.retiredAt === null || key.record.retiredAt > now),
-      )
-      .sort(newestFirst);
+    return signingCandidates(this.#keys.values(), this.#options.algorithm, this.#options.clock.now());
   }
 
-  /**
-   * The key that signs new tokens: the newest one that has been published for `publishDelayMs`,
-   * else one dated ahead by a fast clock, else the oldest one still allowed to sign.
-   */
+  /** The key that signs new tokens (see `chooseSigningKey`). */
   current(): LoadedKey {
-    const now = this.#options.clock.now();
-    const candidates = this.#candidates();
-    const key =
-      candidates.find((k) => k.record.createdAt + this.#options.publishDelayMs <= now) ??
-      // None published long enough. A key dated ahead of this clock (a replacement dated after the
-      // old secret's keys from a fast clock) is not newly published: its date says nothing, and a
-      // key made since, dated by this clock, is, so it keeps signing until that one is published.
-      candidates.find((k) => k.record.createdAt > now + MAX_FOLLOWED_SKEW_MS) ??
-      // Otherwise (the first minute after first start): the longest-published one.
-      candidates[candidates.length - 1] ??
-      // Every key retired (another instance rotated and this one has not reloaded yet): keep signing
-      // with the newest rather than stop; it still verifies until its expiry.
-      [...this.#keys.values()].filter((k) => k.alg === this.#options.algorithm).sort(newestFirst)[0];
+    const { algorithm, clock, publishDelayMs } = this.#options;
+    const key = chooseSigningKey(this.#keys.values(), { algorithm, now: clock.now(), publishDelayMs });
     if (!key) {
       throw new Error(
         'coatcheck: the key ring has no key it can sign with (init() was not awaited, or the keys were replaced under another secret)',
