@@ -3,7 +3,7 @@ import type { ResolvedOptions } from '../core/options.js';
 import { sessionExpiresAt, type SessionManager, type ValidSession } from '../core/sessions.js';
 import type { SessionRecord, UserProfile } from '../store/types.js';
 import type { AuthCookie } from './session-cookie.js';
-import { parseCookieHeader } from './cookies.js';
+import { cookieValues } from './cookies.js';
 import { isUnsafeMethod, passesCsrfCheck } from './csrf.js';
 
 /** Who a request is, and how it proved it. */
@@ -79,7 +79,7 @@ function refused(code: Exclude<AuthOutcome, { ok: true }>['code']): AuthOutcome 
  * cookie, two of them, or an unsafe method that fails the CSRF rule.
  */
 function cookieSecretOf(request: RequestFacts, deps: AuthenticateDeps): string | AuthOutcome {
-  const values = parseCookieHeader(request.header('cookie')).get(deps.cookie.name) ?? [];
+  const values = cookieValues(request.header('cookie'), deps.cookie.name);
   if (values.length === 0) return refused('unauthenticated');
   if (values.length > 1) return refused('ambiguous_credentials');
   if (

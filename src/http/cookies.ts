@@ -6,17 +6,45 @@ export function parseCookieHeader(header: string | null | undefined): Map<string
   const cookies = new Map<string, string[]>();
   if (!header) return cookies;
   for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq === -1) continue;
-    const name = part.slice(0, eq).trim();
-    if (name === '') continue;
-    let value = part.slice(eq + 1).trim();
-    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-    const values = cookies.get(name);
-    if (values) values.push(value);
-    else cookies.set(name, [value]);
+    const pair = pairOf(part);
+    if (pair === null) continue;
+    const values = cookies.get(pair.name);
+    if (values) values.push(pair.value);
+    else cookies.set(pair.name, [pair.value]);
   }
   return cookies;
+}
+
+/**
+ * Every value of the cookie `name`, in header order: `parseCookieHeader(header).get(name) ?? []`
+ * (a property test holds the two equal), without taking apart the other cookies. A browser on a
+ * real site sends many (analytics, consent, preferences) on every request, and auth reads one.
+ */
+export function cookieValues(header: string | null | undefined, name: string): string[] {
+  const values: string[] = [];
+  if (!header || name === '') return values;
+  // Only a segment that contains the name somewhere can be named by it; each is read once.
+  let at = header.indexOf(name);
+  while (at !== -1) {
+    const start = header.lastIndexOf(';', at) + 1;
+    const semicolon = header.indexOf(';', at);
+    const end = semicolon === -1 ? header.length : semicolon;
+    const pair = pairOf(header.slice(start, end));
+    if (pair !== null && pair.name === name) values.push(pair.value);
+    at = semicolon === -1 ? -1 : header.indexOf(name, semicolon + 1);
+  }
+  return values;
+}
+
+/** One `;`-separated segment as a name and its value, or `null` when it names nothing. */
+function pairOf(part: string): { name: string; value: string } | null {
+  const eq = part.indexOf('=');
+  if (eq === -1) return null;
+  const name = part.slice(0, eq).trim();
+  if (name === '') return null;
+  let value = part.slice(eq + 1).trim();
+  if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+  return { name, value };
 }
 
 export interface CookieAttributes {

@@ -6,7 +6,7 @@ import { sessionExpiresAt, type SessionManager } from '../core/sessions.js';
 import { toPublicUser, withoutPasswordHash } from '../core/user.js';
 import { authenticateRequest, type BearerVerifier, type Identity } from './authenticate.js';
 import { readJsonObject } from './body.js';
-import { parseCookieHeader } from './cookies.js';
+import { cookieValues } from './cookies.js';
 import { passesCsrfCheck } from './csrf.js';
 import { json, noContent, problem } from './respond.js';
 import { changePasswordBody, loginBody, parseBody, registerBody } from './schemas.js';
@@ -118,8 +118,8 @@ export const login: RouteHandler = async (input, deps) => {
   if (mode !== 'session') return loginWithTokens(user, mode, input, deps);
 
   // The browser's previous session, if any, is replaced rather than left behind.
-  const previous = parseCookieHeader(input.request.headers.get('cookie')).get(deps.cookie.name);
-  if (previous?.length === 1) await deps.sessions.endBySecret(previous[0]!);
+  const previous = cookieValues(input.request.headers.get('cookie'), deps.cookie.name);
+  if (previous.length === 1) await deps.sessions.endBySecret(previous[0]!);
 
   const { session, secret } = await deps.sessions.create(user, {
     ip: input.clientAddress,
@@ -144,7 +144,7 @@ export const logout: RouteHandler = async (input, deps) => {
   }
   const refused = await endTokenSessions(input, deps);
   if (refused) return refused;
-  const values = parseCookieHeader(input.request.headers.get('cookie')).get(deps.cookie.name) ?? [];
+  const values = cookieValues(input.request.headers.get('cookie'), deps.cookie.name);
   if (values.length > 0) {
     if (!passesCsrfCheck(header(input.request), deps.options.allowedOrigins, { requireHeader: true })) {
       return problem('csrf_rejected');

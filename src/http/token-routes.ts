@@ -4,7 +4,7 @@ import type { UserRecord } from '../store/types.js';
 import { familyExpiresAt } from '../tokens/refresh-tokens.js';
 import type { TokenService } from '../tokens/token-service.js';
 import { hasBody, readJsonObject } from './body.js';
-import { parseCookieHeader } from './cookies.js';
+import { cookieValues } from './cookies.js';
 import { passesCsrfCheck } from './csrf.js';
 import { json, problem } from './respond.js';
 import type { RouteDeps, RouteHandler, RouteInput } from './routes.js';
@@ -53,7 +53,7 @@ async function readRefreshToken(
   input: RouteInput,
   deps: RouteDeps,
 ): Promise<{ token: string; via: 'cookie' | 'body' } | Response | null> {
-  const cookies = parseCookieHeader(input.request.headers.get('cookie')).get(deps.refreshCookie.name) ?? [];
+  const cookies = cookieValues(input.request.headers.get('cookie'), deps.refreshCookie.name);
   if (cookies.length > 1) return problem('ambiguous_credentials');
   if (cookies.length === 1) {
     // The cookie is sent by the browser on its own, so the CSRF rule applies as to any cookie.

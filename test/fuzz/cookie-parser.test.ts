@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseCookieHeader } from '../../src/http/cookies.js';
+import { cookieValues, parseCookieHeader } from '../../src/http/cookies.js';
 import {
   createFuzzWorld,
   expectWellFormed,
@@ -25,6 +25,39 @@ const cookieish = fc.oneof(
 // RFC 6265: a cookie name is a token; a value is cookie-octets.
 const cookieName = fc.stringMatching(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,20}$/);
 const cookieValue = fc.stringMatching(/^[!#-+\--:<-[\]-~]{0,40}$/);
+
+describe('cookieValues', () => {
+  // Names that occur inside other names and values, or are padded, empty or hold a separator.
+  const NAMES = ['coatcheck.sid', '__Host-coatcheck.sid', 'sid', 'a', ' a', 'a ', '', 'a;b', 'a=b', '"', '='];
+
+  it('finds exactly what parseCookieHeader finds under the name, in the same order', () => {
+    fc.assert(
+      fc.property(cookieish, fc.oneof(fc.constantFrom(...NAMES), fc.string({ maxLength: 4 })), (header, name) => {
+        expect(cookieValues(header, name)).toEqual(parseCookieHeader(header).get(name) ?? []);
+      }),
+      fuzzParameters(5000),
+    );
+  });
+
+  it('agrees on headers built from well-formed pairs with the name repeated, nested and spaced', () => {
+    const segment = fc.oneof(
+      fc.tuple(cookieName, cookieValue).map(([n, v]) => `${n}=${v}`),
+      cookieValue.map((v) => `sid=${v}`),
+      cookieValue.map((v) => ` sid = "${v}" `),
+      cookieValue.map((v) => `xsid=sid${v}`),
+      cookieValue.map((v) => `sid=sid${v}sid`),
+      cookieValue.map((v) => `sidx=${v}`),
+      fc.constantFrom('sid', 'sid;', '=sid', ' ; '),
+    );
+    fc.assert(
+      fc.property(fc.array(segment, { maxLength: 10 }), fc.constantFrom(';', '; ', ';;'), (segments, separator) => {
+        const header = segments.join(separator);
+        expect(cookieValues(header, 'sid')).toEqual(parseCookieHeader(header).get('sid') ?? []);
+      }),
+      fuzzParameters(3000),
+    );
+  });
+});
 
 describe('parseCookieHeader', () => {
   it('never throws; names are trimmed, non-empty and free of ";" and "="; values free of ";"', () => {

@@ -1,9 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { parseCookieHeader, serializeCookie } from '../../src/http/cookies.js';
+import { cookieValues, parseCookieHeader, serializeCookie } from '../../src/http/cookies.js';
 
 function entries(header: string | null | undefined): [string, string[]][] {
   return [...parseCookieHeader(header)];
 }
+
+describe('cookieValues', () => {
+  it('reads only the named cookie, every occurrence in order, trimmed and unquoted', () => {
+    const header = 'xsid=sid1; sid = first ;sidx=2; other="sid=3"; sid="second"; sid';
+    expect(cookieValues(header, 'sid')).toEqual(['first', 'second']);
+  });
+
+  it('finds nothing in an absent or empty header, or for an empty name', () => {
+    expect(cookieValues(undefined, 'sid')).toEqual([]);
+    expect(cookieValues(null, 'sid')).toEqual([]);
+    expect(cookieValues('', 'sid')).toEqual([]);
+    expect(cookieValues('=x; sid=1', '')).toEqual([]);
+  });
+});
 
 describe('parseCookieHeader', () => {
   it('parses name=value pairs', () => {
