@@ -133,7 +133,13 @@ export async function startServer(
   const host = config.host && config.host !== '0.0.0.0' && config.host !== '::' ? config.host : '127.0.0.1';
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const where = kind.startsWith('sqlite') ? { dataDir: config.dataDir } : {};
-  logger.info({ url, origin: config.origin, stores: kind, ...where }, `coatcheck listening; open ${config.origin}`);
+  // `url` is where this machine reaches the server; `listening` says who else can (HOST unset: anyone
+  // who can reach this machine's port, as Node listens on every interface).
+  const listening = config.host ?? 'all interfaces';
+  logger.info(
+    { url, listening, origin: config.origin, stores: kind, ...where },
+    `coatcheck listening; open ${config.origin}`,
+  );
 
   let closing: Promise<void> | undefined;
   const close = ({ graceMs = 10_000 } = {}): Promise<void> => {

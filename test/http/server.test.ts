@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, PASSWORD, registerAndLogin, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -146,6 +147,20 @@ describe('the server', () => {
     expect(reply.status).toBe(405);
     expect(JSON.parse(reply.body).code).toBe('method_not_allowed');
     expect(reply.body).not.toMatch(/at |node_modules|TypeError/);
+  });
+
+  it('says at start which addresses it listens on: all interfaces unless HOST names one', async () => {
+    const everywhere = await startTestServer({ config: { host: undefined } });
+    try {
+      const line = everywhere.logs.find((log) => log.message.startsWith('coatcheck listening'));
+      expect(line?.fields).toMatchObject({ listening: 'all interfaces', url: `http://127.0.0.1:${everywhere.port}` });
+      // '::' where the machine has IPv6, else '0.0.0.0': every interface either way.
+      expect(['::', '0.0.0.0']).toContain((everywhere.server.address() as AddressInfo).address);
+    } finally {
+      await everywhere.stop();
+    }
+    const line = server.logs.find((log) => log.message.startsWith('coatcheck listening'));
+    expect(line?.fields).toMatchObject({ listening: '127.0.0.1' });
   });
 
   it('never writes passwords or session secrets to the log', async () => {
