@@ -1,9 +1,12 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { SessionMethod, SessionWithUser } from '../../store/types.js';
+import { sessionWithUserColumns } from '../internal/session-user-join.js';
+import { columns as sessionColumns } from './session-store.js';
 
 /** The joined row as an array, in select-list order: session columns, then the user's profile. */
 type JoinedValues = [
   id: string,
+  secretHash: string | null,
   userId: string,
   method: SessionMethod,
   createdAt: number,
@@ -20,31 +23,18 @@ type JoinedValues = [
 ];
 
 /**
- * Two columns are left out because the statement already knows them: `s.secret_hash` equals the
- * hash it was asked for and `u.id` equals `s.user_id`, both by a TEXT equality under SQLite's
- * BINARY collation, that is, byte for byte. Each column read costs about 90 ns in native code
- * (docs/performance.md), and this runs on every request.
+ * The session's columns, then the user's profile but for `u.id`: it equals `s.user_id` byte for
+ * byte (the join's TEXT equality, BINARY collation, both columns STRICT TEXT), so it is not read
+ * back. Each column read costs about 90 ns in native code (docs/performance.md), on every request.
  */
-const SELECT_LIST = [
-  's.id',
-  's.user_id',
-  's.method',
-  's.created_at',
-  's.last_seen_at',
-  's.idle_expires_at',
-  's.absolute_expires_at',
-  's.user_agent',
-  's.ip',
-  'u.email AS u_email',
-  'u.name AS u_name',
-  'u.role AS u_role',
-  'u.created_at AS u_created_at',
-  'u.updated_at AS u_updated_at',
-];
-
-/** The column names `JoinedValues` is written for, in its order: kept apart from the list it checks. */
+const selected = sessionWithUserColumns(sessionColumns)
+  .split(', ')
+  .filter((column) => column !== 'u.id AS u_id')
+  .join(', ');
+/** The column names `JoinedValues` is written for, in its order. */
 const EXPECTED_NAMES = [
   'id',
+  'secret_hash',
   'user_id',
   'method',
   'created_at',
@@ -71,7 +61,7 @@ export function createSqliteSessionWithUser(
 ): (secretHash: string) => SessionWithUser | null {
   const select = db
     .prepare<[string], JoinedValues>(
-      `SELECT ${SELECT_LIST.join(', ')} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.secret_hash = ?`,
+      `SELECT ${selected} FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.secret_hash = ?`,
     )
     .raw(true);
   // The mapping below reads by position: a select list that changed (reordered, grown, shrunk) must
@@ -81,12 +71,12 @@ export function createSqliteSessionWithUser(
   return (secretHash) => {
     const values = select.get(secretHash);
     if (values === undefined) return null;
-    const [id, userId, method, createdAt, lastSeenAt, idleExpiresAt, absoluteExpiresAt, userAgent, ip] = values;
-    const [, , , , , , , , , email, name, role, userCreatedAt, userUpdatedAt] = values;
+    const [id, hash, userId, method, createdAt, lastSeenAt, idleExpiresAt, absoluteExpiresAt, userAgent, ip] = values;
+    const [, , , , , , , , , , email, name, role, userCreatedAt, userUpdatedAt] = values;
     return {
       session: {
         id,
-        secretHash,
+        secretHash: hash,
         userId,
         method,
         createdAt,
