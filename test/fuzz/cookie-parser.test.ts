@@ -57,6 +57,26 @@ describe('cookieValues', () => {
       fuzzParameters(3000),
     );
   });
+  it('agrees whatever whitespace String.prototype.trim removes pads a name, for names cut from the header', () => {
+    const SPACES = [' ', '\t', '\n', '\r', '\u000b', '\u000c', '\u00a0', '\u2028', '\u3000', '\ufeff'];
+    const pad = fc.array(fc.constantFrom(...SPACES), { maxLength: 3 }).map((chars) => chars.join(''));
+    const segment = fc
+      .tuple(pad, fc.constantFrom('sid', 'xsid', 'sidx', 'a'), pad, pad, cookieValue, pad)
+      .map(
+        ([before, name, after, valueBefore, value, valueAfter]) =>
+          `${before}${name}${after}=${valueBefore}${value}${valueAfter}`,
+      );
+    fc.assert(
+      fc.property(fc.array(segment, { maxLength: 8 }), fc.nat(), fc.nat(), (segments, from, length) => {
+        const header = segments.join(';');
+        const start = from % (header.length + 1);
+        for (const name of ['sid', header.slice(start, start + (length % 12)).trim()]) {
+          expect(cookieValues(header, name)).toEqual(parseCookieHeader(header).get(name) ?? []);
+        }
+      }),
+      fuzzParameters(3000),
+    );
+  });
 });
 
 describe('parseCookieHeader', () => {
