@@ -33,12 +33,10 @@ export async function runKeys(config: ServerConfig, args: string[]): Promise<num
   try {
     if (sub === 'rotate') {
       const replaceUnreadable = values['replace-unreadable'];
-      let unreadable = 0;
       if (replaceUnreadable) {
         // Not `ready()`: it refuses for the same reason `serve` does.
         await ring.reload();
-        unreadable = await ring.unreadableKeysStillSigning();
-        if (unreadable === 0) {
+        if ((await ring.unreadableKeysStillSigning()) === 0) {
           throw new ConfigError(
             '--replace-unreadable: no key still signing is sealed under another secret; nothing to replace (a plain rotation is `coatcheck keys rotate`)',
           );
@@ -46,8 +44,9 @@ export async function runKeys(config: ServerConfig, args: string[]): Promise<num
       } else {
         await auth.ready();
       }
-      const key = await ring.rotate({ replaceUnreadable });
+      const { key, retired, retiredUnreadable } = await ring.rotateAndReport({ replaceUnreadable });
       if (replaceUnreadable) {
+        const ours = retired.length - retiredUnreadable.length;
         // Not "signing from" its date plus the publish delay: it is the only key still signing that
         // this secret can read, so it signs wherever this secret runs, and its date may be far
         // ahead (it follows the old secret's keys, whatever a fast clock dated them).
@@ -55,7 +54,7 @@ export async function runKeys(config: ServerConfig, args: string[]): Promise<num
           `new signing key ${key.kid} (${key.alg}): in the JWKS now; instances on this secret sign with it from their start\n`,
         );
         process.stdout.write(
-          `retired ${unreadable} key(s) sealed under another secret: instances still on it refuse to start from now on, and where this secret runs their tokens do not verify (clients refresh); restart every instance with this secret\n`,
+          `retired ${retiredUnreadable.length} key(s) sealed under another secret${ours > 0 ? ` and ${ours} of this secret's` : ''}: instances still on it refuse to start from now on, and where this secret runs their tokens do not verify (clients refresh); restart every instance with this secret\n`,
         );
       } else {
         process.stdout.write(

@@ -47,6 +47,16 @@ function isAlgorithm(value: string): value is JwtAlgorithm {
   return (JWT_ALGORITHMS as readonly string[]).includes(value);
 }
 
+/** What a rotation did. */
+export interface Rotation {
+  /** The new key. */
+  key: SigningKeyRecord;
+  /** The kids it retired: they stop signing now and verify until their tokens have expired. */
+  retired: string[];
+  /** Of those, the keys that the rotation's read of the store found sealed under another secret. */
+  retiredUnreadable: string[];
+}
+
 /**
  * The signing keys, shared by every instance through the store and imported once (not per
  * request). The newest live key of the configured algorithm signs; every unexpired key verifies.
@@ -80,7 +90,7 @@ export class KeyRing {
       this.#options.logger.info({ event: 'keys.created', kid: own.kid, alg: own.alg }, 'signing key created');
     }
     // Also when a key exists: an earlier start may have created its key and failed to retire the rest.
-    const retired = await this.#retireAllButTheLast({ own, replacing: false });
+    const { retired } = await this.#retireAllButTheLast({ own, replacing: false });
     if (retired.length) this.#options.logger.info({ event: 'keys.retired', retired }, 'signing keys retired');
     await this.reload();
     await this.#refuseUnreadableKeys();
@@ -92,7 +102,12 @@ export class KeyRing {
    * it can unseal, is loaded instead of counted.
    */
   async unreadableKeysStillSigning(): Promise<number> {
-    return (await this.#unreadable(await this.#options.store.list())).length;
+    return (await this.unreadableSigningKeys()).length;
+  }
+
+  /** The keys `unreadableKeysStillSigning` counts, in the store's order: what a replacement retires. */
+  async unreadableSigningKeys(): Promise<SigningKeyRecord[]> {
+    return this.#unreadable(await this.#options.store.list());
   }
 
   async #unreadable(records: readonly SigningKeyRecord[]): Promise<SigningKeyRecord[]> {
@@ -154,9 +169,16 @@ export class KeyRing {
    * retires such a key that it has read, nor its own towards one. (One stored after the read and
    * dated before the last is retired with the rest; its maker, seeing the last, refuses.)
    * Replacing, it keeps the last key it can read: never another secret's, which would retire its
-   * own key and leave it none.
+   * own key and leave it none. Also returns which of the retired keys that read found sealed under
+   * another secret.
    */
-  async #retireAllButTheLast({ own, replacing }: { own?: SigningKeyRecord; replacing: boolean }): Promise<string[]> {
+  async #retireAllButTheLast({
+    own,
+    replacing,
+  }: {
+    own?: SigningKeyRecord;
+    replacing: boolean;
+  }): Promise<{ retired: string[]; unreadable: string[] }> {
     const { store, algorithm, clock, retireGraceMs, publishDelayMs } = this.#options;
     const keys = await store.list();
     const unreadable = new Set((await this.#unreadable(keys)).map((key) => key.kid));
@@ -171,9 +193,12 @@ export class KeyRing {
           key.alg === algorithm && key.retiredAt === null && key.createdAt <= horizon && !unreadable.has(key.kid),
       )
       .at(-1);
-    if (last === undefined || !keys.some((key) => key.retiredAt === null && key.kid !== last.kid)) return [];
+    if (last === undefined || !keys.some((key) => key.retiredAt === null && key.kid !== last.kid)) {
+      return { retired: [], unreadable: [] };
+    }
     const retiredAt = clock.now() + publishDelayMs;
-    return store.retireOlderThan(last, retiredAt, retiredAt + retireGraceMs);
+    const retired = await store.retireOlderThan(last, retiredAt, retiredAt + retireGraceMs);
+    return { retired, unreadable: retired.filter((kid) => unreadable.has(kid)) };
   }
 
   /** Re-reads the store (keys created or retired by other instances, or by `coatcheck keys rotate`). */
@@ -270,13 +295,18 @@ export class KeyRing {
    * meanwhile, by an instance on the old secret starting or rotating): run it again. Refused after
    * storing its key, a rotation leaves that key, which its own siblings can use.
    */
-  async rotate({ replaceUnreadable = false }: { replaceUnreadable?: boolean } = {}): Promise<SigningKeyRecord> {
+  async rotate(options: { replaceUnreadable?: boolean } = {}): Promise<SigningKeyRecord> {
+    return (await this.rotateAndReport(options)).key;
+  }
+
+  /** `rotate`, also saying which keys the rotation retired (for `coatcheck keys rotate` to report). */
+  async rotateAndReport({ replaceUnreadable = false }: { replaceUnreadable?: boolean } = {}): Promise<Rotation> {
     if (!replaceUnreadable) await this.#refuseUnreadableKeys();
-    const record = await this.#createAfterEveryKey({ replacing: replaceUnreadable });
-    const retired = await this.#retireAllButTheLast({ own: record, replacing: replaceUnreadable });
-    this.#options.logger.info({ event: 'keys.rotated', kid: record.kid, retired }, 'signing key rotated');
+    const key = await this.#createAfterEveryKey({ replacing: replaceUnreadable });
+    const { retired, unreadable } = await this.#retireAllButTheLast({ own: key, replacing: replaceUnreadable });
+    this.#options.logger.info({ event: 'keys.rotated', kid: key.kid, retired }, 'signing key rotated');
     await this.reload();
     if (replaceUnreadable) await this.#refuseUnreadableKeys();
-    return record;
+    return { key, retired, retiredUnreadable: unreadable };
   }
 }

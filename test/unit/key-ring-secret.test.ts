@@ -4,6 +4,7 @@ import { createManualClock } from '../../src/core/clock.js';
 import type { AuthLogger } from '../../src/core/logger.js';
 import type { SigningKeyStore } from '../../src/store/types.js';
 import { createMemoryStore } from '../../src/stores/memory/index.js';
+import { generateKeyRecord } from '../../src/tokens/generate-key-record.js';
 import { UnreadableSigningKeysError } from '../../src/tokens/unreadable-signing-keys-error.js';
 import { PUBLISH_DELAY_MS, RETIRE_GRACE_MS, ringOn } from '../helpers/key-ring.js';
 
@@ -75,6 +76,31 @@ describe('KeyRing: a secret that cannot unseal the keys still signing', () => {
     const before = await store.list();
     await expect(ringOn(store, clock, old.sealKey).init()).rejects.toBeInstanceOf(UnreadableSigningKeysError);
     expect(await store.list()).toEqual(before);
+  });
+
+  it('says which keys a rotation retired, and which of them were sealed under another secret', async () => {
+    const clock = createManualClock();
+    const store = createMemoryStore().signingKeys;
+    const old = await fleetOf(store, clock);
+    clock.advance(1_000);
+    const plain = await old.ring.rotateAndReport();
+    const [first, second] = await store.list();
+    expect(second).toEqual(plain.key);
+    expect([plain.retired, plain.retiredUnreadable]).toEqual([[first?.kid], []]);
+
+    // Two instances on two secrets started at once, each leaving its key: the new secret's is
+    // retired with the old secret's, but only the old one counts as another secret's.
+    const newSecret = randomBytes(32);
+    clock.advance(1_000);
+    const mine = await generateKeyRecord('HS256', newSecret, clock.now());
+    await store.create(mine);
+    clock.advance(1_000);
+    const replacement = await ringOn(store, clock, newSecret).rotateAndReport({ replaceUnreadable: true });
+    expect([...replacement.retired].sort()).toEqual([plain.key.kid, mine.kid].sort());
+    expect(replacement.retiredUnreadable).toEqual([plain.key.kid]);
+    expect((await store.list()).filter((key) => key.retiredAt === null).map((key) => key.kid)).toEqual([
+      replacement.key.kid,
+    ]);
   });
 
   it("replaces the old secret's key even when a clock that ran fast dated it far ahead", async () => {
