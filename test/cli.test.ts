@@ -136,8 +136,17 @@ describe('coatcheck keys', () => {
       );
       expect(listed()).toEqual(ring);
 
+      // A mistyped secret looks just like a new one: in a script, nothing happens without --yes.
+      const unconfirmed = run(['keys', 'rotate', '--replace-unreadable'], newSecret);
+      expect([unconfirmed.status, unconfirmed.stdout, unconfirmed.stderr]).toEqual([
+        1,
+        '',
+        'coatcheck: --replace-unreadable would retire 1 key(s) still signing that this secret cannot unseal, and every instance still on their secret would refuse to start; if COATCHECK_SECRET is the new secret and not a typo, add --yes (nothing was written)\n',
+      ]);
+      expect(listed()).toEqual(ring);
+
       // A change of secret on purpose: the old keys retire as in any rotation, the new one signs.
-      const replaced = run(['keys', 'rotate', '--replace-unreadable'], newSecret);
+      const replaced = run(['keys', 'rotate', '--replace-unreadable', '--yes'], newSecret);
       expect([replaced.status, replaced.stderr]).toEqual([0, '']);
       expect(replaced.stdout).toMatch(
         /^new signing key \S+ \(ES256\): in the JWKS now; instances on this secret sign with it from their start\nretired 1 key\(s\) sealed under another secret: instances still on it refuse to start from now on/,
@@ -156,6 +165,47 @@ describe('coatcheck keys', () => {
       expect(run(['keys', 'list', '--replace-unreadable']).stderr).toBe(
         'coatcheck: --replace-unreadable goes with rotate\n',
       );
+      expect(run(['keys', 'rotate', '--yes']).stderr).toBe('coatcheck: --yes goes with --replace-unreadable\n');
+    } finally {
+      rmSync(keysDir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** The CLI on a pseudo-terminal (util-linux `script`), with `typed` typed into it. */
+function coatcheckOnTerminal(args: string[], typed: string, env: Record<string, string>) {
+  const quote = (word: string) => `'${word.replaceAll("'", "'\\''")}'`;
+  return spawnSync('script', ['-qec', [process.execPath, CLI, ...args].map(quote).join(' '), '/dev/null'], {
+    input: typed,
+    encoding: 'utf8',
+    env: { ...process.env, LOG_LEVEL: 'silent', ...env },
+    timeout: 20_000,
+  });
+}
+
+describe('coatcheck keys rotate --replace-unreadable on a terminal', () => {
+  it('lists what it would retire, and goes on only when "replace" is typed', () => {
+    const keysDir = mkdtempSync(join(tmpdir(), 'coatcheck-cli-keys-'));
+    const env = { COATCHECK_DATA_DIR: keysDir };
+    const newSecret = { ...env, COATCHECK_SECRET: 'the new secret, of at least thirty-two bytes' };
+    try {
+      const listed = () => JSON.parse(coatcheck(['keys', 'list', '--json'], { env }).stdout) as { kid: string }[];
+      expect(coatcheck(['keys', 'rotate'], { env }).status).toBe(0);
+      const ring = listed();
+      const stillSigning = ring[1]!.kid;
+
+      const declined = coatcheckOnTerminal(['keys', 'rotate', '--replace-unreadable'], 'yes\n', newSecret);
+      expect(declined.status).toBe(1);
+      expect(declined.stdout).toContain('This retires 1 key(s) still signing that this secret cannot unseal:');
+      expect(declined.stdout).toMatch(new RegExp(`\\s${stillSigning}\\s+ES256\\s+created \\d{4}-`));
+      expect(declined.stdout).toContain('If COATCHECK_SECRET is mistyped, stop here.');
+      expect(declined.stdout).toContain('coatcheck: not replaced: the answer was not "replace" (nothing was written)');
+      expect(listed()).toEqual(ring);
+
+      const confirmed = coatcheckOnTerminal(['keys', 'rotate', '--replace-unreadable'], 'replace\n', newSecret);
+      expect(confirmed.status).toBe(0);
+      expect(confirmed.stdout).toContain('retired 1 key(s) sealed under another secret: instances still on it');
+      expect(listed().find((key) => key.kid === stillSigning)).toMatchObject({ status: 'retired' });
     } finally {
       rmSync(keysDir, { recursive: true, force: true });
     }

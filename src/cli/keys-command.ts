@@ -3,8 +3,10 @@ import { createAuth } from '../create-auth.js';
 import { ConfigError, type ServerConfig } from '../server/config.js';
 import { openSqlStore } from '../server/open-stores.js';
 import { tokenOptions } from '../server/serve.js';
+import type { SigningKeyRecord } from '../store/types.js';
 import type { KeyRing } from '../tokens/key-ring.js';
 import { KEY_PUBLISH_DELAY_MS } from '../tokens/token-service.js';
+import { confirmOnTerminal } from './confirm.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -16,11 +18,13 @@ export async function runKeys(config: ServerConfig, args: string[]): Promise<num
     options: {
       json: { type: 'boolean', default: false },
       'replace-unreadable': { type: 'boolean', default: false },
+      yes: { type: 'boolean', default: false },
     },
     strict: true,
   });
   if (sub !== 'list' && sub !== 'rotate') throw new TypeError('keys needs one of: list, rotate');
   if (values['replace-unreadable'] && sub !== 'rotate') throw new TypeError('--replace-unreadable goes with rotate');
+  if (values.yes && !values['replace-unreadable']) throw new TypeError('--yes goes with --replace-unreadable');
   const { sql: store } = await openSqlStore(config);
   const auth = createAuth({
     store,
@@ -36,11 +40,7 @@ export async function runKeys(config: ServerConfig, args: string[]): Promise<num
       if (replaceUnreadable) {
         // Not `ready()`: it refuses for the same reason `serve` does.
         await ring.reload();
-        if ((await ring.unreadableKeysStillSigning()) === 0) {
-          throw new ConfigError(
-            '--replace-unreadable: no key still signing is sealed under another secret; nothing to replace (a plain rotation is `coatcheck keys rotate`)',
-          );
-        }
+        await confirmReplacement(await ring.unreadableSigningKeys(), values.yes);
       } else {
         await auth.ready();
       }
@@ -86,6 +86,34 @@ export async function runKeys(config: ServerConfig, args: string[]): Promise<num
   } finally {
     await auth.close();
     await store.close();
+  }
+}
+
+/**
+ * Goes on only when the operator means it. A mistyped COATCHECK_SECRET looks exactly like a new
+ * one (it unseals none of the fleet's keys), and replacing the fleet's keys makes every instance
+ * still on the real secret refuse to start: so the command says what it would retire, and needs
+ * `--yes`, or the word typed on a terminal. Refusing, it has written nothing.
+ */
+async function confirmReplacement(unreadable: readonly SigningKeyRecord[], yes: boolean): Promise<void> {
+  if (unreadable.length === 0) {
+    throw new ConfigError(
+      '--replace-unreadable: no key still signing is sealed under another secret; nothing to replace (a plain rotation is `coatcheck keys rotate`)',
+    );
+  }
+  if (yes) return;
+  const what = `${unreadable.length} key(s) still signing that this secret cannot unseal`;
+  if (!process.stdin.isTTY) {
+    throw new ConfigError(
+      `--replace-unreadable would retire ${what}, and every instance still on their secret would refuse to start; if COATCHECK_SECRET is the new secret and not a typo, add --yes (nothing was written)`,
+    );
+  }
+  const listed = unreadable.map((key) => `  ${key.kid}  ${key.alg}  created ${iso(key.createdAt)}\n`).join('');
+  process.stderr.write(
+    `This retires ${what}:\n${listed}Every instance still on their secret will refuse to start, and tokens they signed stop verifying where this secret runs.\nIf COATCHECK_SECRET is mistyped, stop here.\n`,
+  );
+  if (!(await confirmOnTerminal('Type "replace" to go on: ', 'replace'))) {
+    throw new ConfigError('not replaced: the answer was not "replace" (nothing was written)');
   }
 }
 

@@ -20,10 +20,11 @@ Usage:
   coatcheck keys list [--json]            the signing keys and their state
   coatcheck keys rotate                   start signing with a new key; older keys keep
                                           verifying until their tokens have expired
-  coatcheck keys rotate --replace-unreadable
+  coatcheck keys rotate --replace-unreadable [--yes]
                                           changing COATCHECK_SECRET: run with the new secret
                                           before restarting the instances with it; rotates even
-                                          though the old secret's keys cannot be unsealed
+                                          though the old secret's keys cannot be unsealed, once
+                                          "replace" is typed (--yes where there is no terminal)
   coatcheck migrate                       bring the database (DATABASE_URL, or the SQLite file)
                                           to this version's schema
   coatcheck decode <jwt> [--jwks URL]     show a token's header, payload, expiry and warnings;
