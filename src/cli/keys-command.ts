@@ -1,12 +1,14 @@
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createAuth } from '../create-auth.js';
 import { ConfigError, type ServerConfig } from '../server/config.js';
 import { openSqlStore } from '../server/open-stores.js';
+import { secretFilePath } from '../server/secret.js';
 import { tokenOptions } from '../server/serve.js';
 import type { SigningKeyRecord } from '../store/types.js';
 import type { KeyRing } from '../tokens/key-ring.js';
 import { KEY_PUBLISH_DELAY_MS } from '../tokens/token-service.js';
-import { confirmOnTerminal } from './confirm.js';
+import { askOnTerminal } from './ask-on-terminal.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -25,6 +27,17 @@ export async function runKeys(config: ServerConfig, args: string[]): Promise<num
   if (sub !== 'list' && sub !== 'rotate') throw new TypeError('keys needs one of: list, rotate');
   if (values['replace-unreadable'] && sub !== 'rotate') throw new TypeError('--replace-unreadable goes with rotate');
   if (values.yes && !values['replace-unreadable']) throw new TypeError('--yes goes with --replace-unreadable');
+  if (
+    values['replace-unreadable'] &&
+    config.tokens.secret === undefined &&
+    !existsSync(secretFilePath(config.dataDir))
+  ) {
+    // Otherwise a random secret would be made for the occasion, and replace the fleet's keys with
+    // keys that no instance can unseal: what an empty `COATCHECK_SECRET="$(cat missing-file)"` does.
+    throw new ConfigError(
+      `--replace-unreadable needs the new secret: COATCHECK_SECRET is not set (or empty) and ${secretFilePath(config.dataDir)} does not exist; nothing was written`,
+    );
+  }
   const { sql: store } = await openSqlStore(config);
   const auth = createAuth({
     store,
@@ -40,7 +53,14 @@ export async function runKeys(config: ServerConfig, args: string[]): Promise<num
       if (replaceUnreadable) {
         // Not `ready()`: it refuses for the same reason `serve` does.
         await ring.reload();
-        await confirmReplacement(await ring.unreadableSigningKeys(), values.yes);
+        const shown = await ring.unreadableSigningKeys();
+        await confirmReplacement(shown, { yes: values.yes, secretSource: secretSourceOf(config) });
+        // The answer may have taken minutes: replace only the keys the operator was shown.
+        if (kidsOf(await ring.unreadableSigningKeys()) !== kidsOf(shown)) {
+          throw new ConfigError(
+            '--replace-unreadable: the keys sealed under another secret changed meanwhile (an instance on the old secret started or rotated); nothing was written: run it again',
+          );
+        }
       } else {
         await auth.ready();
       }
@@ -54,7 +74,7 @@ export async function runKeys(config: ServerConfig, args: string[]): Promise<num
           `new signing key ${key.kid} (${key.alg}): in the JWKS now; instances on this secret sign with it from their start\n`,
         );
         process.stdout.write(
-          `retired ${retiredUnreadable.length} key(s) sealed under another secret${ours > 0 ? ` and ${ours} of this secret's` : ''}: instances still on it refuse to start from now on, and where this secret runs their tokens do not verify (clients refresh); restart every instance with this secret\n`,
+          `retired ${retiredUnreadable.length} key(s) sealed under another secret${ours > 0 ? ` (and ${ours} of this secret's)` : ''}: instances still on the other secret refuse to start from now on, and where this secret runs their tokens do not verify (clients refresh); restart every instance with this secret\n`,
         );
       } else {
         process.stdout.write(
@@ -95,27 +115,37 @@ export async function runKeys(config: ServerConfig, args: string[]): Promise<num
  * still on the real secret refuse to start: so the command says what it would retire, and needs
  * `--yes`, or the word typed on a terminal. Refusing, it has written nothing.
  */
-async function confirmReplacement(unreadable: readonly SigningKeyRecord[], yes: boolean): Promise<void> {
+async function confirmReplacement(
+  unreadable: readonly SigningKeyRecord[],
+  { yes, secretSource }: { yes: boolean; secretSource: string },
+): Promise<void> {
   if (unreadable.length === 0) {
     throw new ConfigError(
       '--replace-unreadable: no key still signing is sealed under another secret; nothing to replace (a plain rotation is `coatcheck keys rotate`)',
     );
   }
   if (yes) return;
-  const what = `${unreadable.length} key(s) still signing that this secret cannot unseal`;
-  if (!process.stdin.isTTY) {
+  const what = `${unreadable.length} key(s) still signing that this secret (${secretSource}) cannot unseal`;
+  // Both ends on a terminal: a prompt written to a redirected stderr would wait unseen.
+  if (!process.stdin.isTTY || !process.stderr.isTTY) {
     throw new ConfigError(
-      `--replace-unreadable would retire ${what}, and every instance still on their secret would refuse to start; if COATCHECK_SECRET is the new secret and not a typo, add --yes (nothing was written)`,
+      `--replace-unreadable would retire ${what}, and every instance still on their secret would refuse to start; if this is the new secret and not a typo, add --yes (nothing was written)`,
     );
   }
   const listed = unreadable.map((key) => `  ${key.kid}  ${key.alg}  created ${iso(key.createdAt)}\n`).join('');
   process.stderr.write(
-    `This retires ${what}:\n${listed}Every instance still on their secret will refuse to start, and tokens they signed stop verifying where this secret runs.\nIf COATCHECK_SECRET is mistyped, stop here.\n`,
+    `This retires ${what}:\n${listed}Every instance still on their secret will refuse to start, and tokens they signed stop verifying where this secret runs.\nIf this secret is mistyped, stop here.\n`,
   );
-  if (!(await confirmOnTerminal('Type "replace" to go on: ', 'replace'))) {
-    throw new ConfigError('not replaced: the answer was not "replace" (nothing was written)');
-  }
+  const answer = await askOnTerminal('Type "replace" to go on: ');
+  if (answer === null) throw new ConfigError('not replaced: cancelled (nothing was written)');
+  if (answer !== 'replace') throw new ConfigError('not replaced: the answer was not "replace" (nothing was written)');
 }
+
+function secretSourceOf(config: ServerConfig): string {
+  return config.tokens.secret !== undefined ? 'COATCHECK_SECRET' : secretFilePath(config.dataDir);
+}
+
+const kidsOf = (keys: readonly SigningKeyRecord[]): string => keys.map((key) => key.kid).join(',');
 
 /** The kid this configuration would sign with, or `null` when none of the stored keys can (`current` throws). */
 function signingKid(ring: KeyRing): string | null {

@@ -4,6 +4,11 @@ import { join } from 'node:path';
 import { MIN_SECRET_BYTES } from '../tokens/options.js';
 import { ConfigError } from './config.js';
 
+/** Where the secret is kept when `COATCHECK_SECRET` is not set. */
+export function secretFilePath(dataDir: string): string {
+  return join(dataDir, 'secret.key');
+}
+
 /**
  * The secret that seals signing keys: `COATCHECK_SECRET` when set (required in production), else a
  * random one generated once into the data directory with mode 0600, so the embedded default works
@@ -27,7 +32,7 @@ export function loadSecret(options: {
     throw new ConfigError(`COATCHECK_SECRET is required with ${options.required} (e.g. openssl rand -hex 32)`);
   }
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-  const path = join(options.dataDir, 'secret.key');
+  const path = secretFilePath(options.dataDir);
   try {
     const secret = readFileSync(path, 'utf8').trim();
     if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);

@@ -5,6 +5,7 @@ import type { SigningKeyRecord, SigningKeyStore } from '../store/types.js';
 import { generateKeyRecord } from './generate-key-record.js';
 import { chooseSigningKey, MAX_FOLLOWED_SKEW_MS, signingCandidates } from './signing-key-choice.js';
 import { unseal } from './seal.js';
+import { sealedElsewhere } from './sealed-elsewhere.js';
 import { UnreadableSigningKeysError } from './unreadable-signing-keys-error.js';
 import { UnsealableKeyReports } from './unsealable-key-reports.js';
 
@@ -53,7 +54,7 @@ export interface Rotation {
   key: SigningKeyRecord;
   /** The kids it retired: they stop signing now and verify until their tokens have expired. */
   retired: string[];
-  /** Of those, the keys that the rotation's read of the store found sealed under another secret. */
+  /** Of those, the keys sealed under another secret (this ring's secret cannot unseal them). */
   retiredUnreadable: string[];
 }
 
@@ -90,7 +91,7 @@ export class KeyRing {
       this.#options.logger.info({ event: 'keys.created', kid: own.kid, alg: own.alg }, 'signing key created');
     }
     // Also when a key exists: an earlier start may have created its key and failed to retire the rest.
-    const { retired } = await this.#retireAllButTheLast({ own, replacing: false });
+    const retired = await this.#retireAllButTheLast({ own, replacing: false });
     if (retired.length) this.#options.logger.info({ event: 'keys.retired', retired }, 'signing keys retired');
     await this.reload();
     await this.#refuseUnreadableKeys();
@@ -169,16 +170,9 @@ export class KeyRing {
    * retires such a key that it has read, nor its own towards one. (One stored after the read and
    * dated before the last is retired with the rest; its maker, seeing the last, refuses.)
    * Replacing, it keeps the last key it can read: never another secret's, which would retire its
-   * own key and leave it none. Also returns which of the retired keys that read found sealed under
-   * another secret.
+   * own key and leave it none.
    */
-  async #retireAllButTheLast({
-    own,
-    replacing,
-  }: {
-    own?: SigningKeyRecord;
-    replacing: boolean;
-  }): Promise<{ retired: string[]; unreadable: string[] }> {
+  async #retireAllButTheLast({ own, replacing }: { own?: SigningKeyRecord; replacing: boolean }): Promise<string[]> {
     const { store, algorithm, clock, retireGraceMs, publishDelayMs } = this.#options;
     const keys = await store.list();
     const unreadable = new Set((await this.#unreadable(keys)).map((key) => key.kid));
@@ -193,12 +187,9 @@ export class KeyRing {
           key.alg === algorithm && key.retiredAt === null && key.createdAt <= horizon && !unreadable.has(key.kid),
       )
       .at(-1);
-    if (last === undefined || !keys.some((key) => key.retiredAt === null && key.kid !== last.kid)) {
-      return { retired: [], unreadable: [] };
-    }
+    if (last === undefined || !keys.some((key) => key.retiredAt === null && key.kid !== last.kid)) return [];
     const retiredAt = clock.now() + publishDelayMs;
-    const retired = await store.retireOlderThan(last, retiredAt, retiredAt + retireGraceMs);
-    return { retired, unreadable: retired.filter((kid) => unreadable.has(kid)) };
+    return store.retireOlderThan(last, retiredAt, retiredAt + retireGraceMs);
   }
 
   /** Re-reads the store (keys created or retired by other instances, or by `coatcheck keys rotate`). */
@@ -303,10 +294,17 @@ export class KeyRing {
   async rotateAndReport({ replaceUnreadable = false }: { replaceUnreadable?: boolean } = {}): Promise<Rotation> {
     if (!replaceUnreadable) await this.#refuseUnreadableKeys();
     const key = await this.#createAfterEveryKey({ replacing: replaceUnreadable });
-    const { retired, unreadable } = await this.#retireAllButTheLast({ own: key, replacing: replaceUnreadable });
+    const retired = await this.#retireAllButTheLast({ own: key, replacing: replaceUnreadable });
     this.#options.logger.info({ event: 'keys.rotated', kid: key.kid, retired }, 'signing key rotated');
     await this.reload();
-    if (replaceUnreadable) await this.#refuseUnreadableKeys();
-    return { key, retired, retiredUnreadable: unreadable };
+    if (replaceUnreadable) {
+      const unreadable = await this.unreadableKeysStillSigning();
+      if (unreadable > 0) throw new UnreadableSigningKeysError(unreadable, { duringReplacement: true });
+    }
+    return {
+      key,
+      retired,
+      retiredUnreadable: await sealedElsewhere(this.#options.store, this.#options.sealKey, retired),
+    };
   }
 }

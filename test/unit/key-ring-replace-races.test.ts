@@ -39,7 +39,12 @@ describe('KeyRing: a replacement of the secret racing others', () => {
       },
     };
     const replacing = ringOn(racing, clock, randomBytes(32));
-    await expect(replacing.rotate({ replaceUnreadable: true })).rejects.toBeInstanceOf(UnreadableSigningKeysError);
+    const refusal: unknown = await replacing.rotate({ replaceUnreadable: true }).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(UnreadableSigningKeysError);
+    // Said as what happened after writing, not as a refusal to write: the command is to be run again.
+    expect((refusal as Error).message).toMatch(
+      /^1 signing key\(s\) sealed under another secret appeared while the old secret's keys were being replaced: .* The new key is stored and the keys read before were retired; stop the instances on the old secret and run the replacement again$/,
+    );
     const [, replacementKey, overtaking] = await store.list();
     expect(await stillSigning(store)).toEqual([replacementKey?.kid, overtaking?.kid]);
 
@@ -82,6 +87,26 @@ describe('KeyRing: a replacement of the secret racing others', () => {
     expect(await stillSigning(store)).toEqual([oldKey.kid]);
     clock.advance(PUBLISH_DELAY_MS + RETIRE_GRACE_MS + 2_000);
     await expect(ringOn(store, clock, oldSecret).init()).resolves.toBeUndefined();
+  });
+
+  it("counts a key the old secret stored after the retirement's read, and retired with the rest, as the old secret's", async () => {
+    const { clock, store, oldSecret } = await storeWithOldKey();
+    const [oldKey] = await store.list();
+    let late: SigningKeyRecord | undefined;
+    // An instance on the old secret stores its first key (dated just after the old one, before the
+    // replacement's) between the replacement's read of the store and its retirement.
+    const racing: SigningKeyStore = {
+      ...store,
+      async retireOlderThan(newest, retiredAt, expiresAt) {
+        late ??= await generateKeyRecord('HS256', oldSecret, oldKey!.createdAt + 1);
+        await store.create(late);
+        return store.retireOlderThan(newest, retiredAt, expiresAt);
+      },
+    };
+    const replacement = await ringOn(racing, clock, randomBytes(32)).rotateAndReport({ replaceUnreadable: true });
+    const both = [oldKey!.kid, late!.kid].sort();
+    expect([[...replacement.retired].sort(), [...replacement.retiredUnreadable].sort()]).toEqual([both, both]);
+    expect(await stillSigning(store)).toEqual([replacement.key.kid]);
   });
 
   it('two replacements on two new secrets at once: one wins, the other rejects, one key signs', async () => {

@@ -1,0 +1,243 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CLI, runCli as coatcheck } from './helpers/cli.js';
+
+// `coatcheck keys`: each test keeps its keys in a data directory of its own, named in its env.
+
+beforeAll(() => {
+  if (!existsSync(CLI)) throw new Error('dist/ is missing: run `npm run build` (npm test does this first)');
+});
+
+describe('coatcheck keys', () => {
+  it('lists without writing (even under another secret), and rotates', () => {
+    const keysDir = mkdtempSync(join(tmpdir(), 'coatcheck-cli-keys-'));
+    try {
+      const keys = (args: string[], env: Record<string, string> = {}) =>
+        coatcheck(['keys', ...args], { env: { COATCHECK_DATA_DIR: keysDir, ...env } });
+      const listed = (env: Record<string, string> = {}) => {
+        const result = keys(['list', '--json'], env);
+        expect([result.status, result.stderr]).toEqual([0, '']);
+        return JSON.parse(result.stdout) as { kid: string; status: string; retiredAt: string | null }[];
+      };
+
+      // An empty store stays empty: listing creates no key.
+      expect(listed()).toEqual([]);
+      expect(listed()).toEqual([]);
+
+      const rotated = keys(['rotate']);
+      expect([rotated.status, rotated.stderr]).toEqual([0, '']);
+      expect(rotated.stdout).toMatch(/^new signing key \S+ \(ES256\): in the JWKS now, signing from /);
+      const ring = listed();
+      expect(ring.map((key) => key.status)).toEqual(['signing', 'published']);
+
+      // A shell with the wrong secret (or another algorithm) sees keys it cannot use, and changes nothing.
+      // Neither signs for it: the first key is on its way out, the second not yet signing.
+      const unusable = ring.map((key) => [key.kid, key.retiredAt === null ? 'published' : 'retired']);
+      const statuses = (env: Record<string, string>) => listed(env).map((key) => [key.kid, key.status]);
+      expect(statuses({ COATCHECK_SECRET: 'another secret of at least thirty-two bytes' })).toEqual(unusable);
+      expect(statuses({ COATCHECK_JWT_ALG: 'EdDSA' })).toEqual(unusable);
+      // Nor may it rotate: the fleet could not unseal the new key, and its own would be retired.
+      const stranger = keys(['rotate'], { COATCHECK_SECRET: 'another secret of at least thirty-two bytes' });
+      expect([stranger.status, stranger.stdout]).toEqual([1, '']);
+      expect(stranger.stderr).toMatch(
+        /^coatcheck: 1 signing key\(s\) in the store, not retired, cannot be unsealed with this secret \(COATCHECK_SECRET, or the tokens\.secret option\): is it the one the other instances use\? .*--replace-unreadable` \(in code, `rotate\(\{ replaceUnreadable: true \}\)`\) with the new one, then restart every instance with it\n$/,
+      );
+      expect(listed()).toEqual(ring);
+    } finally {
+      rmSync(keysDir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to serve under a secret that cannot unseal the keys still signing, until they are replaced on purpose', () => {
+    const keysDir = mkdtempSync(join(tmpdir(), 'coatcheck-cli-keys-'));
+    const newSecret = { COATCHECK_SECRET: 'the new secret, of at least thirty-two bytes' };
+    try {
+      const run = (args: string[], env: Record<string, string> = {}) =>
+        coatcheck(args, {
+          env: {
+            COATCHECK_DATA_DIR: keysDir,
+            PORT: '0',
+            HOST: '127.0.0.1',
+            COATCHECK_ORIGIN: 'http://localhost:3000',
+            ...env,
+          },
+        });
+      const listed = (env: Record<string, string> = {}) => {
+        const result = run(['keys', 'list', '--json'], env);
+        expect([result.status, result.stderr]).toEqual([0, '']);
+        return JSON.parse(result.stdout) as { kid: string; status: string }[];
+      };
+      expect(run(['keys', 'rotate']).status).toBe(0);
+      const ring = listed();
+      expect(ring.map((key) => key.status)).toEqual(['signing', 'published']);
+
+      // It would make its own key and retire the fleet's: one line, exit 1, nothing written.
+      const refused = run(['serve'], newSecret);
+      expect([refused.status, refused.stdout]).toEqual([1, '']);
+      expect(refused.stderr).toMatch(
+        /^coatcheck: 1 signing key\(s\) in the store, not retired, cannot be unsealed .*\n$/,
+      );
+      expect(listed()).toEqual(ring);
+
+      // A mistyped secret looks just like a new one: in a script, nothing happens without --yes.
+      const unconfirmed = run(['keys', 'rotate', '--replace-unreadable'], newSecret);
+      expect([unconfirmed.status, unconfirmed.stdout, unconfirmed.stderr]).toEqual([
+        1,
+        '',
+        'coatcheck: --replace-unreadable would retire 1 key(s) still signing that this secret (COATCHECK_SECRET) cannot unseal, and every instance still on their secret would refuse to start; if this is the new secret and not a typo, add --yes (nothing was written)\n',
+      ]);
+      expect(listed()).toEqual(ring);
+
+      // A change of secret on purpose: the old keys retire as in any rotation, the new one signs.
+      const replaced = run(['keys', 'rotate', '--replace-unreadable', '--yes'], newSecret);
+      expect([replaced.status, replaced.stderr]).toEqual([0, '']);
+      expect(replaced.stdout).toMatch(
+        /^new signing key \S+ \(ES256\): in the JWKS now; instances on this secret sign with it from their start\nretired 1 key\(s\) sealed under another secret: instances still on the other secret refuse to start from now on/,
+      );
+      expect(listed(newSecret).map((key) => key.status)).toEqual(['retired', 'retired', 'signing']);
+      // The old secret is refused from now on; the new one rotates plainly, and has nothing left to replace.
+      const oldSecret = run(['serve']);
+      expect([oldSecret.status, oldSecret.stdout]).toEqual([1, '']);
+      expect(oldSecret.stderr).toMatch(/^coatcheck: 1 signing key\(s\) in the store, not retired, cannot be unsealed /);
+      expect(run(['keys', 'rotate'], newSecret).status).toBe(0);
+      const nothingLeft = run(['keys', 'rotate', '--replace-unreadable'], newSecret);
+      expect([nothingLeft.status, nothingLeft.stderr]).toEqual([
+        1,
+        'coatcheck: --replace-unreadable: no key still signing is sealed under another secret; nothing to replace (a plain rotation is `coatcheck keys rotate`)\n',
+      ]);
+      expect(run(['keys', 'list', '--replace-unreadable']).stderr).toBe(
+        'coatcheck: --replace-unreadable goes with rotate\n',
+      );
+      expect(run(['keys', 'rotate', '--yes']).stderr).toBe('coatcheck: --yes goes with --replace-unreadable\n');
+    } finally {
+      rmSync(keysDir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** The CLI on a pseudo-terminal (util-linux `script`), with `typed` typed into it. */
+function coatcheckOnTerminal(args: string[], typed: string, env: Record<string, string>) {
+  const quote = (word: string) => `'${word.replaceAll("'", "'\\''")}'`;
+  return spawnSync('script', ['-qec', [process.execPath, CLI, ...args].map(quote).join(' '), '/dev/null'], {
+    input: typed,
+    encoding: 'utf8',
+    // `script` runs the command with $SHELL -c: a plain POSIX shell, whatever the caller's.
+    env: { ...process.env, SHELL: '/bin/sh', LOG_LEVEL: 'silent', ...env },
+    timeout: 20_000,
+  });
+}
+
+/** The CLI on a pseudo-terminal, to type into once it has written what the test waits for. */
+function coatcheckOnTerminalLive(args: string[], env: Record<string, string>) {
+  const quote = (word: string) => `'${word.replaceAll("'", "'\\''")}'`;
+  const child = spawn('script', ['-qec', [process.execPath, CLI, ...args].map(quote).join(' '), '/dev/null'], {
+    env: { ...process.env, SHELL: '/bin/sh', LOG_LEVEL: 'silent', ...env },
+  });
+  let output = '';
+  const waiting: { text: string; resolve: () => void }[] = [];
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+    for (const waiter of waiting.filter((w) => output.includes(w.text))) {
+      waiting.splice(waiting.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+  });
+  const done = new Promise<{ status: number | null; output: string }>((resolve) =>
+    child.once('close', (status) => resolve({ status, output })),
+  );
+  return {
+    waitFor: (text: string) =>
+      new Promise<void>((resolve) => (output.includes(text) ? resolve() : waiting.push({ text, resolve }))),
+    type: (text: string) => child.stdin.end(text),
+    done,
+  };
+}
+
+describe('coatcheck keys rotate --replace-unreadable on a terminal', () => {
+  it('replaces nothing when the keys changed while it waited for the answer', async () => {
+    const keysDir = mkdtempSync(join(tmpdir(), 'coatcheck-cli-keys-'));
+    const env = { COATCHECK_DATA_DIR: keysDir };
+    const newSecret = { ...env, COATCHECK_SECRET: 'the new secret, of at least thirty-two bytes' };
+    const listed = () => JSON.parse(coatcheck(['keys', 'list', '--json'], { env }).stdout) as { kid: string }[];
+    try {
+      expect(coatcheck(['keys', 'rotate'], { env }).status).toBe(0);
+      const asking = coatcheckOnTerminalLive(['keys', 'rotate', '--replace-unreadable'], newSecret);
+      await asking.waitFor('Type "replace" to go on: ');
+      // An instance on the old secret rotates while the operator reads the list.
+      expect(coatcheck(['keys', 'rotate'], { env }).status).toBe(0);
+      const meanwhile = listed();
+      asking.type('replace\n');
+      const { status, output } = await asking.done;
+      expect(status).toBe(1);
+      expect(output).toContain(
+        'coatcheck: --replace-unreadable: the keys sealed under another secret changed meanwhile (an instance on the old secret started or rotated); nothing was written: run it again',
+      );
+      expect(listed()).toEqual(meanwhile);
+    } finally {
+      rmSync(keysDir, { recursive: true, force: true });
+    }
+  });
+
+  it('lists what it would retire, and goes on only when "replace" is typed', () => {
+    const keysDir = mkdtempSync(join(tmpdir(), 'coatcheck-cli-keys-'));
+    const env = { COATCHECK_DATA_DIR: keysDir };
+    const newSecret = { ...env, COATCHECK_SECRET: 'the new secret, of at least thirty-two bytes' };
+    try {
+      const listed = () => JSON.parse(coatcheck(['keys', 'list', '--json'], { env }).stdout) as { kid: string }[];
+      expect(coatcheck(['keys', 'rotate'], { env }).status).toBe(0);
+      const ring = listed();
+      const stillSigning = ring[1]!.kid;
+
+      const declined = coatcheckOnTerminal(['keys', 'rotate', '--replace-unreadable'], 'yes\n', newSecret);
+      expect(declined.status).toBe(1);
+      expect(declined.stdout).toContain(
+        'This retires 1 key(s) still signing that this secret (COATCHECK_SECRET) cannot unseal:',
+      );
+      expect(declined.stdout).toMatch(new RegExp(`\\s${stillSigning}\\s+ES256\\s+created \\d{4}-`));
+      expect(declined.stdout).toContain('If this secret is mistyped, stop here.');
+      // Not "cancelled": the typed answer reached the prompt.
+      expect(declined.stdout).toContain('coatcheck: not replaced: the answer was not "replace" (nothing was written)');
+      expect(listed()).toEqual(ring);
+
+      // Ctrl-D on an empty line, before or after the prompt is up, cancels.
+      const cancelled = coatcheckOnTerminal(['keys', 'rotate', '--replace-unreadable'], '\u0004', newSecret);
+      expect(cancelled.status).toBe(1);
+      expect(cancelled.stdout).toContain('coatcheck: not replaced: cancelled (nothing was written)');
+      expect(listed()).toEqual(ring);
+
+      const confirmed = coatcheckOnTerminal(['keys', 'rotate', '--replace-unreadable'], 'replace\n', newSecret);
+      expect(confirmed.status).toBe(0);
+      expect(confirmed.stdout).toContain('retired 1 key(s) sealed under another secret: instances still on the other');
+      expect(listed().find((key) => key.kid === stillSigning)).toMatchObject({ status: 'retired' });
+    } finally {
+      rmSync(keysDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('coatcheck keys rotate --replace-unreadable without a secret', () => {
+  it("refuses, rather than make up a secret that would replace the fleet's keys with unreadable ones", () => {
+    const keysDir = mkdtempSync(join(tmpdir(), 'coatcheck-cli-keys-'));
+    const fleet = { COATCHECK_DATA_DIR: keysDir, COATCHECK_SECRET: 'the fleet secret, of at least thirty-two bytes' };
+    try {
+      expect(coatcheck(['keys', 'rotate'], { env: fleet }).status).toBe(0);
+      const before = coatcheck(['keys', 'list', '--json'], { env: fleet }).stdout;
+      // What `COATCHECK_SECRET="$(cat new-secret)"` sets when the file is missing.
+      const empty = coatcheck(['keys', 'rotate', '--replace-unreadable', '--yes'], {
+        env: { ...fleet, COATCHECK_SECRET: '' },
+      });
+      expect([empty.status, empty.stdout, empty.stderr]).toEqual([
+        1,
+        '',
+        `coatcheck: --replace-unreadable needs the new secret: COATCHECK_SECRET is not set (or empty) and ${join(keysDir, 'secret.key')} does not exist; nothing was written\n`,
+      ]);
+      expect(existsSync(join(keysDir, 'secret.key'))).toBe(false);
+      expect(coatcheck(['keys', 'list', '--json'], { env: fleet }).stdout).toBe(before);
+    } finally {
+      rmSync(keysDir, { recursive: true, force: true });
+    }
+  });
+});
