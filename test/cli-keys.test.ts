@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -87,7 +87,7 @@ describe('coatcheck keys', () => {
       expect([unconfirmed.status, unconfirmed.stdout, unconfirmed.stderr]).toEqual([
         1,
         '',
-        'coatcheck: --replace-unreadable would retire 1 key(s) still signing that this secret (COATCHECK_SECRET) cannot unseal, and every instance still on their secret would refuse to start; if this is the new secret and not a typo, add --yes (nothing was written)\n',
+        'coatcheck: --replace-unreadable would retire 1 key(s) still signing that this secret (COATCHECK_SECRET) cannot unseal, and every instance still on their secret would refuse to start; it asks first when stdin and stderr are both a terminal, or, if this is the new secret and not a typo, add --yes (no key was changed)\n',
       ]);
       expect(listed()).toEqual(ring);
 
@@ -106,7 +106,7 @@ describe('coatcheck keys', () => {
       const nothingLeft = run(['keys', 'rotate', '--replace-unreadable'], newSecret);
       expect([nothingLeft.status, nothingLeft.stderr]).toEqual([
         1,
-        'coatcheck: --replace-unreadable: no key still signing is sealed under another secret; nothing to replace (a plain rotation is `coatcheck keys rotate`)\n',
+        `coatcheck: --replace-unreadable: no key still signing in ${keysDir} is sealed under another secret; nothing to replace (a plain rotation is \`coatcheck keys rotate\`)\n`,
       ]);
       expect(run(['keys', 'list', '--replace-unreadable']).stderr).toBe(
         'coatcheck: --replace-unreadable goes with rotate\n',
@@ -137,22 +137,30 @@ function coatcheckOnTerminalLive(args: string[], env: Record<string, string>) {
     env: { ...process.env, SHELL: '/bin/sh', LOG_LEVEL: 'silent', ...env },
   });
   let output = '';
-  const waiting: { text: string; resolve: () => void }[] = [];
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    output += chunk;
-    for (const waiter of waiting.filter((w) => output.includes(w.text))) {
-      waiting.splice(waiting.indexOf(waiter), 1);
-      waiter.resolve();
-    }
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  const done = new Promise<{ status: number | null; output: string }>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (status) => resolve({ status, output }));
   });
-  const done = new Promise<{ status: number | null; output: string }>((resolve) =>
-    child.once('close', (status) => resolve({ status, output })),
-  );
   return {
-    waitFor: (text: string) =>
-      new Promise<void>((resolve) => (output.includes(text) ? resolve() : waiting.push({ text, resolve }))),
+    /** Resolves once `text` is on the terminal; rejects, with what it shows, if the CLI ends or 10 s pass first. */
+    async waitFor(text: string): Promise<void> {
+      const started = Date.now();
+      let ended = false;
+      void done.then(
+        () => (ended = true),
+        () => (ended = true),
+      );
+      while (!output.includes(text)) {
+        if (ended || Date.now() - started > 10_000) {
+          throw new Error(`the terminal never showed ${JSON.stringify(text)}; it showed: ${output}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
     type: (text: string) => child.stdin.end(text),
     done,
+    stop: () => child.kill('SIGKILL'),
   };
 }
 
@@ -162,9 +170,10 @@ describe('coatcheck keys rotate --replace-unreadable on a terminal', () => {
     const env = { COATCHECK_DATA_DIR: keysDir };
     const newSecret = { ...env, COATCHECK_SECRET: 'the new secret, of at least thirty-two bytes' };
     const listed = () => JSON.parse(coatcheck(['keys', 'list', '--json'], { env }).stdout) as { kid: string }[];
+    let asking: ReturnType<typeof coatcheckOnTerminalLive> | undefined;
     try {
       expect(coatcheck(['keys', 'rotate'], { env }).status).toBe(0);
-      const asking = coatcheckOnTerminalLive(['keys', 'rotate', '--replace-unreadable'], newSecret);
+      asking = coatcheckOnTerminalLive(['keys', 'rotate', '--replace-unreadable'], newSecret);
       await asking.waitFor('Type "replace" to go on: ');
       // An instance on the old secret rotates while the operator reads the list.
       expect(coatcheck(['keys', 'rotate'], { env }).status).toBe(0);
@@ -173,10 +182,11 @@ describe('coatcheck keys rotate --replace-unreadable on a terminal', () => {
       const { status, output } = await asking.done;
       expect(status).toBe(1);
       expect(output).toContain(
-        'coatcheck: --replace-unreadable: the keys sealed under another secret changed meanwhile (an instance on the old secret started or rotated); nothing was written: run it again',
+        'coatcheck: --replace-unreadable: the keys sealed under another secret changed meanwhile (an instance on the old secret started or rotated); no key was changed: run it again',
       );
       expect(listed()).toEqual(meanwhile);
     } finally {
+      asking?.stop();
       rmSync(keysDir, { recursive: true, force: true });
     }
   });
@@ -199,13 +209,13 @@ describe('coatcheck keys rotate --replace-unreadable on a terminal', () => {
       expect(declined.stdout).toMatch(new RegExp(`\\s${stillSigning}\\s+ES256\\s+created \\d{4}-`));
       expect(declined.stdout).toContain('If this secret is mistyped, stop here.');
       // Not "cancelled": the typed answer reached the prompt.
-      expect(declined.stdout).toContain('coatcheck: not replaced: the answer was not "replace" (nothing was written)');
+      expect(declined.stdout).toContain('coatcheck: not replaced: the answer was not "replace" (no key was changed)');
       expect(listed()).toEqual(ring);
 
       // Ctrl-D on an empty line, before or after the prompt is up, cancels.
       const cancelled = coatcheckOnTerminal(['keys', 'rotate', '--replace-unreadable'], '\u0004', newSecret);
       expect(cancelled.status).toBe(1);
-      expect(cancelled.stdout).toContain('coatcheck: not replaced: cancelled (nothing was written)');
+      expect(cancelled.stdout).toContain('coatcheck: not replaced: cancelled (no key was changed)');
       expect(listed()).toEqual(ring);
 
       const confirmed = coatcheckOnTerminal(['keys', 'rotate', '--replace-unreadable'], 'replace\n', newSecret);
@@ -219,22 +229,32 @@ describe('coatcheck keys rotate --replace-unreadable on a terminal', () => {
 });
 
 describe('coatcheck keys rotate --replace-unreadable without a secret', () => {
-  it("refuses, rather than make up a secret that would replace the fleet's keys with unreadable ones", () => {
+  it("refuses an empty or missing secret, rather than replace the fleet's keys with keys sealed under one nobody gave", () => {
     const keysDir = mkdtempSync(join(tmpdir(), 'coatcheck-cli-keys-'));
+    const file = join(keysDir, 'secret.key');
     const fleet = { COATCHECK_DATA_DIR: keysDir, COATCHECK_SECRET: 'the fleet secret, of at least thirty-two bytes' };
+    const replace = (env: Record<string, string>) => {
+      const result = coatcheck(['keys', 'rotate', '--replace-unreadable', '--yes'], { env });
+      return [result.status, result.stdout, result.stderr];
+    };
     try {
       expect(coatcheck(['keys', 'rotate'], { env: fleet }).status).toBe(0);
       const before = coatcheck(['keys', 'list', '--json'], { env: fleet }).stdout;
-      // What `COATCHECK_SECRET="$(cat new-secret)"` sets when the file is missing.
-      const empty = coatcheck(['keys', 'rotate', '--replace-unreadable', '--yes'], {
-        env: { ...fleet, COATCHECK_SECRET: '' },
-      });
-      expect([empty.status, empty.stdout, empty.stderr]).toEqual([
+      // No secret given, no file: a random one would be made up for the occasion.
+      expect(replace({ COATCHECK_DATA_DIR: keysDir })).toEqual([
         1,
         '',
-        `coatcheck: --replace-unreadable needs the new secret: COATCHECK_SECRET is not set (or empty) and ${join(keysDir, 'secret.key')} does not exist; nothing was written\n`,
+        `coatcheck: --replace-unreadable needs the new secret: set COATCHECK_SECRET to it, or write it into ${file} (which does not exist); no key was changed\n`,
       ]);
-      expect(existsSync(join(keysDir, 'secret.key'))).toBe(false);
+      expect(existsSync(file)).toBe(false);
+      // What `COATCHECK_SECRET="$(cat new-secret)"` sets when that file is missing; refused even
+      // where a secret file exists (left over, say, from before the fleet moved to COATCHECK_SECRET).
+      writeFileSync(file, 'a leftover secret, of at least thirty-two bytes\n', { mode: 0o600 });
+      expect(replace({ ...fleet, COATCHECK_SECRET: '' })).toEqual([
+        1,
+        '',
+        `coatcheck: --replace-unreadable: COATCHECK_SECRET is set but empty (a $(cat file) that read nothing?); set it to the new secret, or unset it to use ${file}; no key was changed\n`,
+      ]);
       expect(coatcheck(['keys', 'list', '--json'], { env: fleet }).stdout).toBe(before);
     } finally {
       rmSync(keysDir, { recursive: true, force: true });

@@ -4,7 +4,7 @@ import { createAuth } from '../create-auth.js';
 import { ConfigError, type ServerConfig } from '../server/config.js';
 import { openSqlStore } from '../server/open-stores.js';
 import { secretFilePath } from '../server/secret.js';
-import { tokenOptions } from '../server/serve.js';
+import { secretRequiredBy, tokenOptions } from '../server/serve.js';
 import type { SigningKeyRecord } from '../store/types.js';
 import type { KeyRing } from '../tokens/key-ring.js';
 import { KEY_PUBLISH_DELAY_MS } from '../tokens/token-service.js';
@@ -27,24 +27,16 @@ export async function runKeys(config: ServerConfig, args: string[]): Promise<num
   if (sub !== 'list' && sub !== 'rotate') throw new TypeError('keys needs one of: list, rotate');
   if (values['replace-unreadable'] && sub !== 'rotate') throw new TypeError('--replace-unreadable goes with rotate');
   if (values.yes && !values['replace-unreadable']) throw new TypeError('--yes goes with --replace-unreadable');
-  if (
-    values['replace-unreadable'] &&
-    config.tokens.secret === undefined &&
-    !existsSync(secretFilePath(config.dataDir))
-  ) {
-    // Otherwise a random secret would be made for the occasion, and replace the fleet's keys with
-    // keys that no instance can unseal: what an empty `COATCHECK_SECRET="$(cat missing-file)"` does.
-    throw new ConfigError(
-      `--replace-unreadable needs the new secret: COATCHECK_SECRET is not set (or empty) and ${secretFilePath(config.dataDir)} does not exist; nothing was written`,
-    );
-  }
+  if (values['replace-unreadable']) refuseWithoutNewSecret(config);
+  // Before the store opens: where COATCHECK_SECRET is required, its absence is the whole answer.
+  const tokens = tokenOptions(config);
   const { sql: store } = await openSqlStore(config);
   const auth = createAuth({
     store,
     origin: config.origin,
     allowInsecureHttp: config.allowInsecureHttp,
     purgeInterval: 0,
-    tokens: tokenOptions(config),
+    tokens,
   });
   const ring = auth.tokens!.ring;
   try {
@@ -54,11 +46,15 @@ export async function runKeys(config: ServerConfig, args: string[]): Promise<num
         // Not `ready()`: it refuses for the same reason `serve` does.
         await ring.reload();
         const shown = await ring.unreadableSigningKeys();
-        await confirmReplacement(shown, { yes: values.yes, secretSource: secretSourceOf(config) });
+        await confirmReplacement(shown, {
+          yes: values.yes,
+          secretSource: secretSourceOf(config),
+          store: config.databaseUrl ? 'the DATABASE_URL database' : config.dataDir,
+        });
         // The answer may have taken minutes: replace only the keys the operator was shown.
         if (kidsOf(await ring.unreadableSigningKeys()) !== kidsOf(shown)) {
           throw new ConfigError(
-            '--replace-unreadable: the keys sealed under another secret changed meanwhile (an instance on the old secret started or rotated); nothing was written: run it again',
+            '--replace-unreadable: the keys sealed under another secret changed meanwhile (an instance on the old secret started or rotated); no key was changed: run it again',
           );
         }
       } else {
@@ -110,6 +106,25 @@ export async function runKeys(config: ServerConfig, args: string[]): Promise<num
 }
 
 /**
+ * A replacement seals the fleet's next key under this secret, so it must be one the operator
+ * gave: not an empty COATCHECK_SECRET falling back to the data directory's file, nor a random
+ * secret made for the occasion (where no file exists yet), whose keys no instance could unseal.
+ */
+function refuseWithoutNewSecret(config: ServerConfig): void {
+  const file = secretFilePath(config.dataDir);
+  if (config.tokens.secretSetEmpty) {
+    throw new ConfigError(
+      `--replace-unreadable: COATCHECK_SECRET is set but empty (a $(cat file) that read nothing?); set it to the new secret, or unset it to use ${file}; no key was changed`,
+    );
+  }
+  if (config.tokens.secret === undefined && secretRequiredBy(config) === undefined && !existsSync(file)) {
+    throw new ConfigError(
+      `--replace-unreadable needs the new secret: set COATCHECK_SECRET to it, or write it into ${file} (which does not exist); no key was changed`,
+    );
+  }
+}
+
+/**
  * Goes on only when the operator means it. A mistyped COATCHECK_SECRET looks exactly like a new
  * one (it unseals none of the fleet's keys), and replacing the fleet's keys makes every instance
  * still on the real secret refuse to start: so the command says what it would retire, and needs
@@ -117,11 +132,11 @@ export async function runKeys(config: ServerConfig, args: string[]): Promise<num
  */
 async function confirmReplacement(
   unreadable: readonly SigningKeyRecord[],
-  { yes, secretSource }: { yes: boolean; secretSource: string },
+  { yes, secretSource, store }: { yes: boolean; secretSource: string; store: string },
 ): Promise<void> {
   if (unreadable.length === 0) {
     throw new ConfigError(
-      '--replace-unreadable: no key still signing is sealed under another secret; nothing to replace (a plain rotation is `coatcheck keys rotate`)',
+      `--replace-unreadable: no key still signing in ${store} is sealed under another secret; nothing to replace (a plain rotation is \`coatcheck keys rotate\`)`,
     );
   }
   if (yes) return;
@@ -129,7 +144,7 @@ async function confirmReplacement(
   // Both ends on a terminal: a prompt written to a redirected stderr would wait unseen.
   if (!process.stdin.isTTY || !process.stderr.isTTY) {
     throw new ConfigError(
-      `--replace-unreadable would retire ${what}, and every instance still on their secret would refuse to start; if this is the new secret and not a typo, add --yes (nothing was written)`,
+      `--replace-unreadable would retire ${what}, and every instance still on their secret would refuse to start; it asks first when stdin and stderr are both a terminal, or, if this is the new secret and not a typo, add --yes (no key was changed)`,
     );
   }
   const listed = unreadable.map((key) => `  ${key.kid}  ${key.alg}  created ${iso(key.createdAt)}\n`).join('');
@@ -137,8 +152,8 @@ async function confirmReplacement(
     `This retires ${what}:\n${listed}Every instance still on their secret will refuse to start, and tokens they signed stop verifying where this secret runs.\nIf this secret is mistyped, stop here.\n`,
   );
   const answer = await askOnTerminal('Type "replace" to go on: ');
-  if (answer === null) throw new ConfigError('not replaced: cancelled (nothing was written)');
-  if (answer !== 'replace') throw new ConfigError('not replaced: the answer was not "replace" (nothing was written)');
+  if (answer === null) throw new ConfigError('not replaced: cancelled (no key was changed)');
+  if (answer !== 'replace') throw new ConfigError('not replaced: the answer was not "replace" (no key was changed)');
 }
 
 function secretSourceOf(config: ServerConfig): string {

@@ -34,6 +34,8 @@ export interface ServerConfig {
   revocationWhileDisconnected: 'fail-closed' | 'allow';
   tokens: {
     secret: string | undefined;
+    /** COATCHECK_SECRET was set to the empty string (what `$(cat missing-file)` gives), not left unset. */
+    secretSetEmpty: boolean;
     algorithm: JwtAlgorithm;
     accessTokenTtl: number | undefined;
     dangerouslyAllowLongAccessTokens: boolean;
@@ -141,6 +143,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     revocationWhileDisconnected: whileDisconnected(env),
     tokens: {
       secret: env.COATCHECK_SECRET || undefined,
+      secretSetEmpty: env.COATCHECK_SECRET === '',
       algorithm: algorithm(env),
       accessTokenTtl: integer(env, 'COATCHECK_ACCESS_TOKEN_TTL', { min: 10, max: 24 * 3600 }),
       dangerouslyAllowLongAccessTokens: flag(env, 'COATCHECK_DANGEROUSLY_ALLOW_LONG_ACCESS_TOKENS'),

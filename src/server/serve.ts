@@ -48,13 +48,20 @@ export function createLogger(level: string): AuthLogger & { level: string } {
   });
 }
 
+/**
+ * What makes COATCHECK_SECRET required (no secret file in the data directory), if anything:
+ * instances sharing a database must share the secret that seals its keys.
+ */
+export function secretRequiredBy(config: ServerConfig): string | undefined {
+  return config.production ? 'NODE_ENV=production' : config.databaseUrl ? 'DATABASE_URL' : undefined;
+}
+
 /** Token settings for `createAuth`, with the secret from the environment or the data directory. */
 export function tokenOptions(config: ServerConfig): TokenOptions {
   const { secret } = loadSecret({
     configured: config.tokens.secret,
     dataDir: config.dataDir,
-    // Instances sharing a database must share the secret that seals its keys: no per-machine file then.
-    required: config.production ? 'NODE_ENV=production' : config.databaseUrl ? 'DATABASE_URL' : undefined,
+    required: secretRequiredBy(config),
   });
   const { accessTokenTtl, refreshGrace, issuer, audience } = config.tokens;
   return {
