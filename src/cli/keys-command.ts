@@ -113,8 +113,9 @@ export async function runKeys(config: ServerConfig, args: string[]): Promise<num
 function refuseWithoutNewSecret(config: ServerConfig): void {
   const file = secretFilePath(config.dataDir);
   if (config.tokens.secretSetEmpty) {
+    const or = secretRequiredBy(config) === undefined ? `, or unset it to use ${file}` : '';
     throw new ConfigError(
-      `--replace-unreadable: COATCHECK_SECRET is set but empty (a $(cat file) that read nothing?); set it to the new secret, or unset it to use ${file}; no key was changed`,
+      `--replace-unreadable: COATCHECK_SECRET is set but empty (a $(cat file) that read nothing?); set it to the new secret${or}; no key was changed`,
     );
   }
   if (config.tokens.secret === undefined && secretRequiredBy(config) === undefined && !existsSync(file)) {
@@ -128,7 +129,7 @@ function refuseWithoutNewSecret(config: ServerConfig): void {
  * Goes on only when the operator means it. A mistyped COATCHECK_SECRET looks exactly like a new
  * one (it unseals none of the fleet's keys), and replacing the fleet's keys makes every instance
  * still on the real secret refuse to start: so the command says what it would retire, and needs
- * `--yes`, or the word typed on a terminal. Refusing, it has written nothing.
+ * `--yes`, or the word typed on a terminal. Refusing, it has changed no key.
  */
 async function confirmReplacement(
   unreadable: readonly SigningKeyRecord[],
