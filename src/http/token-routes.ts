@@ -48,10 +48,16 @@ export async function loginWithTokens(
   return json(200, body, { 'Set-Cookie': deps.refreshCookie.set(refreshToken, family.absoluteExpiresAt, now) });
 }
 
-/** The refresh token of a request: the cookie (token mode) or the JSON body (native mode). */
+/**
+ * The refresh token of a request: the cookie (token mode) or the JSON body (native mode). With
+ * `bodyMayBeAnything` (logout), a body that holds no refresh token counts as none instead of
+ * being refused: logout answers 204 whatever was or was not valid, and a client's `{}` must not
+ * keep its session alive.
+ */
 async function readRefreshToken(
   input: RouteInput,
   deps: RouteDeps,
+  { bodyMayBeAnything = false }: { bodyMayBeAnything?: boolean } = {},
 ): Promise<{ token: string; via: 'cookie' | 'body' } | Response | null> {
   const cookies = cookieValues(input.request.headers.get('cookie'), deps.refreshCookie.name);
   if (cookies.length > 1) return problem('ambiguous_credentials');
@@ -65,6 +71,13 @@ async function readRefreshToken(
     return { token: cookies[0]!, via: 'cookie' };
   }
   if (!hasBody(input.request)) return null;
+  if (bodyMayBeAnything) {
+    const body = await readJsonObject(input.request).catch((error: unknown) => {
+      if (error instanceof AuthError) return null;
+      throw error;
+    });
+    return typeof body?.refreshToken === 'string' ? { token: body.refreshToken, via: 'body' } : null;
+  }
   const body = parseBody(refreshBody, await readJsonObject(input.request));
   return { token: body.refreshToken, via: 'body' };
 }
@@ -130,7 +143,7 @@ export async function endTokenSessions(input: RouteInput, deps: RouteDeps): Prom
     const claims = await tokens.access.verify(bearer);
     if (claims) ended.add(claims.sid);
   }
-  const presented = await readRefreshToken(input, deps);
+  const presented = await readRefreshToken(input, deps, { bodyMayBeAnything: true });
   if (presented instanceof Response) {
     // A bearer-authenticated logout is not subject to CSRF; the cookie then only adds what it names.
     if (!bearer || presented.status !== 403) return presented;

@@ -237,6 +237,13 @@ describe('logout and revocation in token mode', () => {
     expect((await refreshNative(login.refreshToken)).body.code).toBe('invalid_refresh_token');
   });
 
+  it('a bearer logout with a body holding no refresh token still ends the session', async () => {
+    const login = await loginWithTokens(server, 'native');
+    const reply = await call(server, 'POST', '/auth/logout', { headers: bearer(login.accessToken), json: {} });
+    expect(reply.status).toBe(204);
+    expect((await refreshNative(login.refreshToken)).body.code).toBe('invalid_refresh_token');
+  });
+
   it('logout-all and a password change end token sessions too', async () => {
     const login = await loginWithTokens(server, 'native');
     const second = await call(server, 'POST', '/auth/login', {

@@ -190,6 +190,22 @@ describe('POST /auth/logout and /auth/logout-all', () => {
     expect((await call(server, 'POST', '/auth/logout')).status).toBe(204);
   });
 
+  it('logout ends the session whatever body comes with it ({} from an HTTP client, text, a bad token)', async () => {
+    const bodies: { json?: unknown; raw?: string; headers?: Record<string, string> }[] = [
+      { json: {} },
+      { json: { refreshToken: 42 } },
+      { json: { refreshToken: 'not-a-token' } },
+      { raw: '{', headers: { 'Content-Type': 'application/json' } },
+      { raw: 'bye', headers: { 'Content-Type': 'text/plain' } },
+    ];
+    for (const { headers, ...body } of bodies) {
+      const { session } = await registerAndLogin(server);
+      const reply = await call(server, 'POST', '/auth/logout', { session, headers, ...body });
+      expect([reply.status, reply.cookies[0]]).toEqual([204, expect.stringMatching(/^__Host-[^=]+=; .*Max-Age=0/)]);
+      expect((await call(server, 'GET', '/auth/me', { session })).status).toBe(401);
+    }
+  });
+
   it("logout-all ends every session of the user and no one else's", async () => {
     const me = await registerAndLogin(server);
     const second = await call(server, 'POST', '/auth/login', { json: { email: me.email, password: me.password } });
