@@ -41,6 +41,13 @@ function describeCookie(cookie: AuthCookie, purpose: string, sent: boolean): Rec
   return { name: cookie.name, purpose, attributes, sent };
 }
 
+/**
+ * Text every store keeps as it was sent: Postgres refuses NUL in TEXT (a 500 otherwise), and half
+ * a surrogate pair would come back as U+FFFD.
+ */
+const storable = (text: string): boolean =>
+  !text.includes('\u0000') && !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
+
 function sendProblem(res: express.Response, code: ErrorCode, detail?: string): void {
   res
     .status(statusOf(code))
@@ -109,13 +116,17 @@ export function createApp(options: {
     const body: unknown = req.body;
     const text = typeof body === 'object' && body !== null && 'text' in body ? body.text : undefined;
     const keys = typeof body === 'object' && body !== null ? Object.keys(body) : [];
-    if (typeof text !== 'string' || text.trim() === '' || text.length > 1000 || keys.length !== 1) {
+    if (typeof text !== 'string' || text.trim() === '' || text.length > 1000 || keys.length !== 1 || !storable(text)) {
       res
         .status(400)
         .type('application/problem+json')
         .send(
           JSON.stringify(
-            problemBody('invalid_request', { errors: [{ path: 'text', message: 'Must be 1 to 1000 characters.' }] }),
+            problemBody('invalid_request', {
+              errors: [
+                { path: 'text', message: 'Must be 1 to 1000 characters, none of them NUL or half a surrogate pair.' },
+              ],
+            }),
           ),
         );
       return;

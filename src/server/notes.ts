@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import { toStoreError } from '../stores/postgres/connection.js';
 
 export interface Note {
   id: string;
@@ -52,9 +53,17 @@ export async function createPostgresNotes(pool: pg.Pool, schema: string): Promis
     created_at BIGINT NOT NULL
   )`);
   await pool.query(`CREATE INDEX IF NOT EXISTS demo_notes_user ON ${table} (user_id, created_at)`);
+  // As the auth store does: a Postgres that cannot be reached is a 503, not a 500.
+  const query = async <R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> => {
+    try {
+      return await pool.query<R>(text, values);
+    } catch (error) {
+      throw toStoreError(error);
+    }
+  };
   return {
     async list(userId) {
-      const { rows } = await pool.query<{ id: string; text: string; created_at: string }>(
+      const { rows } = await query<{ id: string; text: string; created_at: string }>(
         `SELECT id, text, created_at FROM ${table} WHERE user_id = $1 ORDER BY created_at, id LIMIT 500`,
         [userId],
       );
@@ -62,7 +71,7 @@ export async function createPostgresNotes(pool: pg.Pool, schema: string): Promis
     },
     async add(userId, text, now) {
       const id = `note_${randomUUID()}`;
-      await pool.query(`INSERT INTO ${table} (id, user_id, text, created_at) VALUES ($1, $2, $3, $4)`, [
+      await query(`INSERT INTO ${table} (id, user_id, text, created_at) VALUES ($1, $2, $3, $4)`, [
         id,
         userId,
         text,

@@ -65,6 +65,19 @@ describe.runIf(available)('Postgres-only: two instances, revocations over LISTEN
     console.log(`[coatcheck] LISTEN/NOTIFY revocation seen on the other instance after ${delay.toFixed(1)} ms`);
   });
 
+  it("the demo's notes on Postgres: a NUL is 400 (Postgres TEXT cannot hold it), a store cut off is 503", async () => {
+    const login = await loginWithTokens(b, 'native');
+    const nul = await call(b, 'POST', '/api/notes', { headers: bearer(login.accessToken), json: { text: 'a\u0000b' } });
+    expect([nul.status, nul.body.code]).toEqual([400, 'invalid_request']);
+    await proxy.cut();
+    try {
+      const notes = await call(b, 'GET', '/api/notes', { headers: bearer(login.accessToken) });
+      expect([notes.status, notes.body.code]).toEqual([503, 'store_unavailable']);
+    } finally {
+      await proxy.restore();
+    }
+  }, 30_000);
+
   it('while B is cut off from Postgres its strict routes fail closed; after reconnecting it has caught up', async () => {
     const login = await loginWithTokens(a, 'native');
     await proxy.cut();

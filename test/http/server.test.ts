@@ -40,7 +40,15 @@ describe('demo API', () => {
       headers: { 'Content-Type': 'application/json' },
     });
     expect([broken.status, broken.body.code]).toEqual([400, 'invalid_json']);
-    for (const json of [{}, { text: '' }, { text: 5 }, { text: 'x'.repeat(1001) }, { text: 'ok', extra: 1 }]) {
+    const unstorable = [{ text: 'a\u0000b' }, { text: 'half \ud800 a pair' }, { text: '\udc00' }];
+    for (const json of [
+      {},
+      { text: '' },
+      { text: 5 },
+      { text: 'x'.repeat(1001) },
+      { text: 'ok', extra: 1 },
+      ...unstorable,
+    ]) {
       const reply = await call(server, 'POST', '/api/notes', { session: ann.session, json });
       expect([reply.status, reply.body.code]).toEqual([400, 'invalid_request']);
     }
