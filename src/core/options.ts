@@ -5,6 +5,7 @@ import { systemClock, type Clock } from './clock.js';
 import { silentLogger, type AuthLogger } from './logger.js';
 import { createArgon2idHasher, type PasswordHasher } from './password-hasher.js';
 import {
+  ATTEMPT_LIMITER_METHODS,
   createMemoryLimiter,
   DEFAULT_ACCOUNT_POLICY,
   DEFAULT_ADDRESS_POLICY,
@@ -144,11 +145,25 @@ export function resolveOptions(options: AuthOptions): ResolvedOptions {
     clock: options.clock ?? systemClock,
     passwordHasher: options.passwordHasher ?? createArgon2idHasher(),
     limiters: {
-      account: options.limiters?.account ?? createMemoryLimiter(DEFAULT_ACCOUNT_POLICY),
-      address: options.limiters?.address ?? createMemoryLimiter(DEFAULT_ADDRESS_POLICY),
-      registration: options.limiters?.registration ?? createMemoryLimiter(DEFAULT_REGISTRATION_POLICY),
+      account: limiterOption(options.limiters?.account, 'account') ?? createMemoryLimiter(DEFAULT_ACCOUNT_POLICY),
+      address: limiterOption(options.limiters?.address, 'address') ?? createMemoryLimiter(DEFAULT_ADDRESS_POLICY),
+      registration:
+        limiterOption(options.limiters?.registration, 'registration') ??
+        createMemoryLimiter(DEFAULT_REGISTRATION_POLICY),
     },
     logger: options.logger ?? silentLogger,
     purgeIntervalMs: purgeInterval * 1000,
   };
+}
+
+/** A limiter passed in, checked now rather than as a 500 on the first login. */
+function limiterOption(limiter: AttemptLimiter | undefined, name: string): AttemptLimiter | undefined {
+  if (limiter === undefined) return undefined;
+  const missing = ATTEMPT_LIMITER_METHODS.filter(
+    (method) => typeof (limiter as unknown as Record<string, unknown>)[method] !== 'function',
+  );
+  if (missing.length > 0) {
+    throw new TypeError(`coatcheck: limiters.${name} lacks ${missing.join(', ')} (see AttemptLimiter)`);
+  }
+  return limiter;
 }

@@ -10,9 +10,24 @@ export interface AttemptLimiter {
   retryAfter(key: string, now: number): Promise<number>;
   /** Records one attempt that counts against `key`. */
   hit(key: string, now: number): Promise<void>;
+  /**
+   * Records one attempt against `key` unless it must wait: resolves to 0 when recorded, else to
+   * the seconds to wait (and records nothing). One step, so that requests arriving together cannot
+   * all pass the check before any of them is counted (a password check takes long enough for
+   * hundreds to arrive).
+   */
+  take(key: string, now: number): Promise<number>;
+  /**
+   * Takes back one attempt that `take` recorded and that turned out not to count against `key`
+   * (a login that succeeded, for its address; a store that failed before the password was checked).
+   */
+  refund(key: string, now: number): Promise<void>;
   /** Forgets `key` (after a successful login). */
   reset(key: string): Promise<void>;
 }
+
+/** The methods coatcheck calls on a limiter, for checking one passed in. */
+export const ATTEMPT_LIMITER_METHODS = ['retryAfter', 'hit', 'take', 'refund', 'reset'] as const;
 
 export interface BackoffPolicy {
   /** Attempts allowed before any delay. */
@@ -45,27 +60,49 @@ export function createMemoryLimiter(policy: BackoffPolicy, options: { maxKeys?: 
     return entry;
   }
 
+  function secondsToWait(key: string, now: number): number {
+    const entry = live(key, now);
+    const waitMs = entry ? entry.blockedUntil - now : 0;
+    return waitMs > 0 ? Math.ceil(waitMs / 1000) : 0;
+  }
+
+  function record(key: string, now: number): void {
+    const entry = live(key, now) ?? { count: 0, lastAt: now, blockedUntil: 0 };
+    entry.count += 1;
+    entry.lastAt = now;
+    const over = entry.count - policy.freeAttempts;
+    if (over > 0) {
+      const delay = Math.min(policy.baseDelaySeconds * 2 ** Math.min(over - 1, 30), policy.maxDelaySeconds);
+      entry.blockedUntil = now + delay * 1000;
+    }
+    // Re-insert so Map order is least-recently-hit first, then evict from the front.
+    entries.delete(key);
+    entries.set(key, entry);
+    if (entries.size > maxKeys) {
+      const oldest = entries.keys().next();
+      if (!oldest.done) entries.delete(oldest.value);
+    }
+  }
+
   return {
-    retryAfter(key, now) {
-      const entry = live(key, now);
-      const waitMs = entry ? entry.blockedUntil - now : 0;
-      return Promise.resolve(waitMs > 0 ? Math.ceil(waitMs / 1000) : 0);
-    },
+    retryAfter: (key, now) => Promise.resolve(secondsToWait(key, now)),
     hit(key, now) {
-      const entry = live(key, now) ?? { count: 0, lastAt: now, blockedUntil: 0 };
-      entry.count += 1;
-      entry.lastAt = now;
-      const over = entry.count - policy.freeAttempts;
-      if (over > 0) {
-        const delay = Math.min(policy.baseDelaySeconds * 2 ** Math.min(over - 1, 30), policy.maxDelaySeconds);
-        entry.blockedUntil = now + delay * 1000;
-      }
-      // Re-insert so Map order is least-recently-hit first, then evict from the front.
-      entries.delete(key);
-      entries.set(key, entry);
-      if (entries.size > maxKeys) {
-        const oldest = entries.keys().next();
-        if (!oldest.done) entries.delete(oldest.value);
+      record(key, now);
+      return Promise.resolve();
+    },
+    take(key, now) {
+      const wait = secondsToWait(key, now);
+      if (wait === 0) record(key, now);
+      return Promise.resolve(wait);
+    },
+    refund(key, now) {
+      const entry = live(key, now);
+      if (entry) {
+        entry.count -= 1;
+        if (entry.count <= 0) entries.delete(key);
+        // Back within the allowance, nothing justifies a wait. Past it, the wait this attempt
+        // started stays (the one before it is not kept): such a key waits as if it had failed.
+        else if (entry.count <= policy.freeAttempts) entry.blockedUntil = 0;
       }
       return Promise.resolve();
     },

@@ -8,6 +8,7 @@ import { authenticateRequest, type BearerVerifier, type Identity } from './authe
 import { readJsonObject } from './body.js';
 import { cookieValues } from './cookies.js';
 import { passesCsrfCheck } from './csrf.js';
+import { beginPasswordAttempt } from './password-attempts.js';
 import { json, noContent, problem } from './respond.js';
 import { changePasswordBody, loginBody, parseBody, registerBody } from './schemas.js';
 import type { AuthCookie } from './session-cookie.js';
@@ -64,16 +65,6 @@ async function withIdentity(
   return response;
 }
 
-async function throttleWait(deps: RouteDeps, keys: { account?: string; address: string }): Promise<number> {
-  const { limiters, clock } = deps.options;
-  const now = clock.now();
-  const [account, address] = await Promise.all([
-    keys.account ? limiters.account.retryAfter(keys.account, now) : 0,
-    limiters.address.retryAfter(keys.address, now),
-  ]);
-  return Math.max(account, address);
-}
-
 function clearAuthCookies(deps: RouteDeps): Headers {
   const headers = new Headers();
   headers.append('Set-Cookie', deps.cookie.clear());
@@ -86,11 +77,8 @@ const addressKey = (input: RouteInput): string => `address:${input.clientAddress
 export const register: RouteHandler = async (input, deps) => {
   requireLoginCsrf(input.request, deps);
   const body = parseBody(registerBody, await readJsonObject(input.request));
-  const { registration } = deps.options.limiters;
-  const now = deps.options.clock.now();
-  const wait = await registration.retryAfter(addressKey(input), now);
+  const wait = await deps.options.limiters.registration.take(addressKey(input), deps.options.clock.now());
   if (wait > 0) return problem('too_many_attempts', { retryAfter: wait });
-  await registration.hit(addressKey(input), now);
   const user = await deps.accounts.register(body);
   deps.options.logger.info({ event: 'user.registered', userId: user.id }, 'user registered');
   return json(201, { user: toPublicUser(user) });
@@ -103,18 +91,21 @@ export const login: RouteHandler = async (input, deps) => {
   if (mode !== 'session') requireTokens(deps);
   const email = deps.accounts.normalizeLoginEmail(body.email);
   const keys = { account: `account:${email}`, address: addressKey(input) };
-  const wait = await throttleWait(deps, keys);
-  if (wait > 0) return problem('too_many_attempts', { retryAfter: wait });
+  const attempt = await beginPasswordAttempt(deps.options, keys, { countAddress: true });
+  if (typeof attempt === 'number') return problem('too_many_attempts', { retryAfter: attempt });
 
-  const user = await deps.accounts.verifyCredentials({ email, password: body.password });
-  const { limiters, clock, logger } = deps.options;
+  const user = await deps.accounts
+    .verifyCredentials({ email, password: body.password })
+    .catch(async (error: unknown) => {
+      await attempt.undone();
+      throw error;
+    });
+  const { clock, logger } = deps.options;
   if (!user) {
-    const now = clock.now();
-    await Promise.all([limiters.account.hit(keys.account, now), limiters.address.hit(keys.address, now)]);
     logger.info({ event: 'login.failed' }, 'login failed');
     return problem('invalid_credentials');
   }
-  await limiters.account.reset(keys.account);
+  await attempt.succeeded();
   if (mode !== 'session') return loginWithTokens(user, mode, input, deps);
 
   // The browser's previous session, if any, is replaced rather than left behind.
@@ -206,9 +197,9 @@ export const revokeSession: RouteHandler = (input, deps) =>
 export const changePassword: RouteHandler = (input, deps) =>
   withIdentity(input, deps, async (identity) => {
     const body = parseBody(changePasswordBody, await readJsonObject(input.request));
-    const account = `account:${identity.user.email}`;
-    const wait = await throttleWait(deps, { account, address: addressKey(input) });
-    if (wait > 0) return problem('too_many_attempts', { retryAfter: wait });
+    const keys = { account: `account:${identity.user.email}`, address: addressKey(input) };
+    const attempt = await beginPasswordAttempt(deps.options, keys, { countAddress: false });
+    if (typeof attempt === 'number') return problem('too_many_attempts', { retryAfter: attempt });
     let ended: string[] = [];
     try {
       // Other devices end before the new hash is written: a store failure in between leaves the old
@@ -219,12 +210,11 @@ export const changePassword: RouteHandler = (input, deps) =>
         },
       });
     } catch (error) {
-      if (error instanceof AuthError && error.code === 'invalid_credentials') {
-        const now = deps.options.clock.now();
-        await deps.options.limiters.account.hit(account, now);
-      }
+      // A wrong current password was counted; anything else (a weak new one, a store failure) was not a guess.
+      if (!(error instanceof AuthError && error.code === 'invalid_credentials')) await attempt.undone();
       throw error;
     }
+    await attempt.succeeded();
     deps.options.logger.info(
       { event: 'password.changed', userId: identity.user.id, endedSessions: ended.length },
       'password changed',

@@ -232,4 +232,39 @@ describe('login throttling', () => {
       await fresh.stop();
     }
   });
+
+  it('guesses sent together are counted before they are checked: 6 of 40 are checked, the rest 429', async () => {
+    const fresh = await startTestServer();
+    try {
+      const { email, password } = await registerAndLogin(fresh);
+      const replies = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          call(fresh, 'POST', '/auth/login', { json: { email, password: `parallel guess ${i}` } }),
+        ),
+      );
+      const statuses = replies.map((reply) => reply.status).sort();
+      expect(statuses).toEqual([...Array<number>(6).fill(401), ...Array<number>(34).fill(429)]);
+      // The refused ones were not counted against the address: another account logs in at once.
+      const other = await registerAndLogin(fresh);
+      expect(other.login.status).toBe(200);
+      fresh.clock.advance(2_000);
+      expect((await call(fresh, 'POST', '/auth/login', { json: { email, password } })).status).toBe(200);
+    } finally {
+      await fresh.stop();
+    }
+  });
+
+  it('logins that succeed do not use up the address allowance (each is counted, then given back)', async () => {
+    const fresh = await startTestServer();
+    try {
+      const { email, password } = await registerAndLogin(fresh);
+      const statuses: number[] = [];
+      for (let i = 0; i < 30; i++) {
+        statuses.push((await call(fresh, 'POST', '/auth/login', { json: { email, password } })).status);
+      }
+      expect(new Set(statuses)).toEqual(new Set([200]));
+    } finally {
+      await fresh.stop();
+    }
+  });
 });

@@ -87,4 +87,35 @@ describe('POST /auth/password', () => {
     expect(Number(reply.headers.get('retry-after'))).toBeGreaterThan(0);
     server.clock.advance(16 * 60_000);
   });
+
+  it('guesses of the current password sent together are counted before they are checked', async () => {
+    const me = await registerAndLogin(server);
+    const replies = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        call(server, 'POST', '/auth/password', {
+          session: me.session,
+          json: { currentPassword: `parallel guess ${i}`, newPassword: NEW_PASSWORD },
+        }),
+      ),
+    );
+    const statuses = replies.map((reply) => reply.status).sort();
+    expect(statuses).toEqual([...Array<number>(6).fill(401), ...Array<number>(24).fill(429)]);
+    server.clock.advance(16 * 60_000);
+  });
+
+  it('a refused new password is not a guess: many in a row leave the right one free to change', async () => {
+    const me = await registerAndLogin(server);
+    for (let i = 0; i < 8; i++) {
+      const reply = await call(server, 'POST', '/auth/password', {
+        session: me.session,
+        json: { currentPassword: me.password, newPassword: 'short' },
+      });
+      expect([reply.status, reply.body.code]).toEqual([400, 'weak_password']);
+    }
+    const changed = await call(server, 'POST', '/auth/password', {
+      session: me.session,
+      json: { currentPassword: me.password, newPassword: NEW_PASSWORD },
+    });
+    expect(changed.status).toBe(204);
+  });
 });

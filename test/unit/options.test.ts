@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isSecureOrigin, resolveOptions, type AuthOptions } from '../../src/core/options.js';
 import type { Store } from '../../src/store/types.js';
+import { createMemoryLimiter, DEFAULT_ACCOUNT_POLICY, type AttemptLimiter } from '../../src/core/throttle.js';
 
 const store = {} as Store;
 const ORIGIN = 'https://app.example.com';
@@ -163,5 +164,23 @@ describe('resolveOptions', () => {
       process.env.NODE_ENV = 'production';
       expect(resolveOptions(options({ origin: 'http://localhost:3000' })).secureCookies).toBe(true);
     });
+  });
+});
+
+describe('limiters passed in', () => {
+  it('one without the methods coatcheck calls is refused at once, naming what it lacks', () => {
+    const olderLimiter = {
+      retryAfter: () => Promise.resolve(0),
+      hit: () => Promise.resolve(),
+      reset: () => Promise.resolve(),
+    } as unknown as AttemptLimiter;
+    expect(() => resolveOptions(options({ limiters: { address: olderLimiter } }))).toThrow(
+      new TypeError('coatcheck: limiters.address lacks take, refund (see AttemptLimiter)'),
+    );
+  });
+
+  it('a complete one is used as given', () => {
+    const limiter = createMemoryLimiter(DEFAULT_ACCOUNT_POLICY);
+    expect(resolveOptions(options({ limiters: { account: limiter } })).limiters.account).toBe(limiter);
   });
 });

@@ -139,4 +139,43 @@ describe('createMemoryLimiter', () => {
       expect(defaults.baseDelaySeconds).toBeGreaterThan(0);
     }
   });
+
+  it('take counts an attempt only when none must wait, and says how long otherwise', async () => {
+    const limiter = createMemoryLimiter(policy);
+    const waits: number[] = [];
+    for (let i = 0; i < 6; i++) waits.push(await limiter.take('k', T0));
+    // 3 free, the 4th counted and starts a 2 s wait; the refused ones are not counted.
+    expect(waits).toEqual([0, 0, 0, 0, 2, 2]);
+    expect(await limiter.take('k', T0 + 2 * SECOND)).toBe(0);
+    // The 5th attempt: 4 s, not the 8 s that counting the two refused ones would give.
+    expect(await limiter.retryAfter('k', T0 + 2 * SECOND)).toBe(4);
+  });
+
+  it('refund takes one attempt back, and the wait with it once the count is within the allowance', async () => {
+    const limiter = createMemoryLimiter(policy);
+    for (let i = 0; i < 4; i++) await limiter.take('k', T0);
+    expect(await limiter.retryAfter('k', T0)).toBe(2);
+    await limiter.refund('k', T0);
+    expect(await limiter.retryAfter('k', T0)).toBe(0);
+    // Three counted: the next one is the 4th again.
+    await limiter.take('k', T0);
+    expect(await limiter.retryAfter('k', T0)).toBe(2);
+    // Past the allowance a refund keeps the wait its attempt started.
+    await limiter.hit('k', T0);
+    await limiter.refund('k', T0);
+    expect(await limiter.retryAfter('k', T0)).toBe(4);
+  });
+
+  it('refund of a key with nothing counted, or counted down to zero, leaves nothing behind', async () => {
+    const limiter = createMemoryLimiter(policy);
+    await limiter.refund('nobody', T0);
+    await limiter.take('k', T0);
+    await limiter.refund('k', T0);
+    await limiter.refund('k', T0);
+    // Not a negative count: three free attempts, as for a new key.
+    for (let i = 0; i < 3; i++) await limiter.take('k', T0);
+    expect(await limiter.retryAfter('k', T0)).toBe(0);
+    await limiter.take('k', T0);
+    expect(await limiter.retryAfter('k', T0)).toBe(2);
+  });
 });
