@@ -122,10 +122,25 @@ export class AccountManager {
   async #rehash(user: UserRecord, password: string): Promise<void> {
     const now = this.#options.clock.now();
     const passwordHash = await this.#options.passwordHasher.hash(password);
-    if (await this.#options.store.users.updatePasswordHash(user.id, passwordHash, now)) {
+    // Only over the hash just verified: a password change that landed meanwhile stands.
+    const replacing = { replacing: user.passwordHash };
+    if (await this.#options.store.users.updatePasswordHash(user.id, passwordHash, now, replacing)) {
       user.passwordHash = passwordHash;
       user.updatedAt = now;
     }
+  }
+
+  /**
+   * Whether `password` (verified by `verifyCredentials` as `user`'s) is still the user's, asked once
+   * a login has made its session. A password change that landed while the login checked the old
+   * password ends the other sessions before this one exists; this session must not outlive it. A
+   * read, and a verification only when the hash changed meanwhile (a change, or another login's rehash).
+   */
+  async passwordStillHolds(user: UserRecord, password: string): Promise<boolean> {
+    const fresh = await this.#options.store.users.findById(user.id);
+    if (!fresh) return false;
+    if (fresh.passwordHash === user.passwordHash) return true;
+    return this.#options.passwordHasher.verify(fresh.passwordHash, normalizePassword(password));
   }
 
   /**

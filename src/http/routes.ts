@@ -9,6 +9,7 @@ import { readJsonObject } from './body.js';
 import { cookieValues } from './cookies.js';
 import { passesCsrfCheck } from './csrf.js';
 import { beginPasswordAttempt } from './password-attempts.js';
+import { keepSessionIfPasswordStillHolds } from './password-still-holds.js';
 import { json, noContent, problem } from './respond.js';
 import { changePasswordBody, loginBody, parseBody, registerBody } from './schemas.js';
 import type { AuthCookie } from './session-cookie.js';
@@ -106,7 +107,7 @@ export const login: RouteHandler = async (input, deps) => {
     return problem('invalid_credentials');
   }
   await attempt.succeeded();
-  if (mode !== 'session') return loginWithTokens(user, mode, input, deps);
+  if (mode !== 'session') return loginWithTokens(user, body.password, mode, input, deps);
 
   // The browser's previous session, if any, is replaced rather than left behind.
   const previous = cookieValues(input.request.headers.get('cookie'), deps.cookie.name);
@@ -116,6 +117,9 @@ export const login: RouteHandler = async (input, deps) => {
     ip: input.clientAddress,
     userAgent: input.request.headers.get('user-agent'),
   });
+  if (!(await keepSessionIfPasswordStillHolds(deps, user, body.password, session.id))) {
+    return problem('invalid_credentials');
+  }
   logger.info({ event: 'login.succeeded', userId: user.id, method: 'session' }, 'login succeeded');
   const expiresAt = sessionExpiresAt(session);
   return json(
@@ -215,6 +219,9 @@ export const changePassword: RouteHandler = (input, deps) =>
       throw error;
     }
     await attempt.succeeded();
+    // A login that checked the old password meanwhile may have made its session after the first
+    // ending: it ends here, or, made later still, sees the new hash and ends itself.
+    ended.push(...(await deps.sessions.revokeAll(identity.user.id, { exceptId: identity.sessionId })));
     deps.options.logger.info(
       { event: 'password.changed', userId: identity.user.id, endedSessions: ended.length },
       'password changed',

@@ -6,6 +6,7 @@ import type { TokenService } from '../tokens/token-service.js';
 import { hasBody, readJsonObject } from './body.js';
 import { cookieValues } from './cookies.js';
 import { passesCsrfCheck } from './csrf.js';
+import { keepSessionIfPasswordStillHolds } from './password-still-holds.js';
 import { json, problem } from './respond.js';
 import type { RouteDeps, RouteHandler, RouteInput } from './routes.js';
 import { parseBody, refreshBody } from './schemas.js';
@@ -22,6 +23,7 @@ export function requireTokens(deps: RouteDeps): TokenService {
 /** Login in `token` mode (refresh token in an HttpOnly cookie) or `native` mode (both in the body). */
 export async function loginWithTokens(
   user: UserRecord,
+  password: string,
   mode: 'token' | 'native',
   input: RouteInput,
   deps: RouteDeps,
@@ -38,6 +40,7 @@ export async function loginWithTokens(
     await deps.options.store.sessions.delete(session.id).catch(() => undefined);
     throw error;
   });
+  if (!(await keepSessionIfPasswordStillHolds(deps, user, password, session.id))) return problem('invalid_credentials');
   const { token: accessToken } = tokens.access.issue({ userId: user.id, sessionId: session.id, role: user.role });
   deps.options.logger.info({ event: 'login.succeeded', userId: user.id, method: mode }, 'login succeeded');
   const now = deps.options.clock.now();

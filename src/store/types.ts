@@ -53,8 +53,16 @@ export interface UserStore {
   create(user: UserRecord): Promise<UserRecord | null>;
   findById(id: string): Promise<UserRecord | null>;
   findByEmail(email: string): Promise<UserRecord | null>;
-  /** Returns false when the user does not exist. */
-  updatePasswordHash(id: string, passwordHash: string, updatedAt: number): Promise<boolean>;
+  /**
+   * Returns false when the user does not exist, or, with `replacing`, when the stored hash is no
+   * longer that one (a rehash must not undo a password change that landed meanwhile).
+   */
+  updatePasswordHash(
+    id: string,
+    passwordHash: string,
+    updatedAt: number,
+    options?: { replacing?: string },
+  ): Promise<boolean>;
   /** Returns false when the user does not exist. */
   updateRole(id: string, role: Role, updatedAt: number): Promise<boolean>;
   /** Users ordered by `createdAt`, then `id`. */

@@ -120,6 +120,20 @@ export function defineStoreConformance(
         expect(await store.users.findById('usr_unknown')).toBeNull();
       });
 
+      it('replaces the password hash only while it is still the one named by `replacing`', async () => {
+        const user = await createUser();
+        const changed = { ...user, passwordHash: '$argon2id$changed', updatedAt: T0 + MINUTE };
+        expect(await store.users.updatePasswordHash(user.id, '$argon2id$changed', T0 + MINUTE)).toBe(true);
+        // A rehash of the hash read before that change: refused, the change stands.
+        const stale = { replacing: user.passwordHash };
+        expect(await store.users.updatePasswordHash(user.id, '$argon2id$rehash', T0 + 2 * MINUTE, stale)).toBe(false);
+        expect(await store.users.findById(user.id)).toEqual(changed);
+        const current = { replacing: '$argon2id$changed' };
+        expect(await store.users.updatePasswordHash(user.id, '$argon2id$rehash', T0 + 2 * MINUTE, current)).toBe(true);
+        expect((await store.users.findById(user.id))?.passwordHash).toBe('$argon2id$rehash');
+        expect(await store.users.updatePasswordHash('usr_unknown', '$argon2id$x', T0, current)).toBe(false);
+      });
+
       it('updates the role, or returns false for an unknown id', async () => {
         const user = await createUser();
         const other = await createUser();

@@ -68,8 +68,12 @@ export function createMemoryStore(): Store {
       }),
     findById: (id) => run(() => copy(usersById.get(id))),
     findByEmail: (email) => run(() => copy(lookup(usersById, userIdsByEmail.get(email)))),
-    updatePasswordHash: (id, passwordHash, updatedAt) =>
-      run(() => update(usersById.get(id), { passwordHash, updatedAt })),
+    updatePasswordHash: (id, passwordHash, updatedAt, { replacing } = {}) =>
+      run(() => {
+        const user = usersById.get(id);
+        if (replacing !== undefined && user?.passwordHash !== replacing) return false;
+        return update(user, { passwordHash, updatedAt });
+      }),
     updateRole: (id, role, updatedAt) => run(() => update(usersById.get(id), { role, updatedAt })),
     list: (options = {}) =>
       run(() => {

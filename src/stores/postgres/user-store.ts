@@ -24,7 +24,9 @@ export function createPostgresUserStore(db: Database): UserStore {
     ON CONFLICT (email) DO NOTHING RETURNING ${columns}`;
   const selectById = `SELECT ${columns} FROM ${users} WHERE id = $1`;
   const selectByEmail = `SELECT ${columns} FROM ${users} WHERE email = $1`;
-  const updatePasswordHash = `UPDATE ${users} SET password_hash = $2, updated_at = $3 WHERE id = $1`;
+  // $4 NULL: whatever hash is stored.
+  const updatePasswordHash = `UPDATE ${users} SET password_hash = $2, updated_at = $3
+    WHERE id = $1 AND ($4::text IS NULL OR password_hash = $4)`;
   const updateRole = `UPDATE ${users} SET role = $2, updated_at = $3 WHERE id = $1`;
   // LIMIT NULL is Postgres's "no limit".
   const selectPage = `SELECT ${columns} FROM ${users} ORDER BY created_at, id LIMIT $1 OFFSET $2`;
@@ -41,8 +43,9 @@ export function createPostgresUserStore(db: Database): UserStore {
     async findByEmail(email) {
       return toUserOrNull((await db.query<UserRow>(selectByEmail, [email])).rows[0]);
     },
-    async updatePasswordHash(id, passwordHash, updatedAt) {
-      return ((await db.query(updatePasswordHash, [id, passwordHash, updatedAt])).rowCount ?? 0) > 0;
+    async updatePasswordHash(id, passwordHash, updatedAt, { replacing } = {}) {
+      const values = [id, passwordHash, updatedAt, replacing ?? null];
+      return ((await db.query(updatePasswordHash, values)).rowCount ?? 0) > 0;
     },
     async updateRole(id, role, updatedAt) {
       return ((await db.query(updateRole, [id, role, updatedAt])).rowCount ?? 0) > 0;

@@ -25,8 +25,9 @@ export function createSqliteUserStore(db: BetterSqlite3.Database, guard: Guard):
   );
   const selectById = db.prepare<[string], UserRow>(`SELECT ${columns} FROM users WHERE id = ?`);
   const selectByEmail = db.prepare<[string], UserRow>(`SELECT ${columns} FROM users WHERE email = ?`);
-  const updatePasswordHash = db.prepare<[string, number, string]>(
-    'UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?',
+  // A NULL `replacing`: whatever hash is stored.
+  const updatePasswordHash = db.prepare<[string, number, string, string | null, string | null]>(
+    'UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ? AND (? IS NULL OR password_hash = ?)',
   );
   const updateRole = db.prepare<[string, number, string]>('UPDATE users SET role = ?, updated_at = ? WHERE id = ?');
   // LIMIT -1 is SQLite's "no limit".
@@ -38,8 +39,10 @@ export function createSqliteUserStore(db: BetterSqlite3.Database, guard: Guard):
     create: (user) => guard(() => (insert.run(user).changes === 0 ? null : { ...user })),
     findById: (id) => guard(() => toUserOrNull(selectById.get(id))),
     findByEmail: (email) => guard(() => toUserOrNull(selectByEmail.get(email))),
-    updatePasswordHash: (id, passwordHash, updatedAt) =>
-      guard(() => updatePasswordHash.run(passwordHash, updatedAt, id).changes > 0),
+    updatePasswordHash: (id, passwordHash, updatedAt, { replacing } = {}) =>
+      guard(
+        () => updatePasswordHash.run(passwordHash, updatedAt, id, replacing ?? null, replacing ?? null).changes > 0,
+      ),
     updateRole: (id, role, updatedAt) => guard(() => updateRole.run(role, updatedAt, id).changes > 0),
     list: (options = {}) =>
       guard(() => {
