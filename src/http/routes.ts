@@ -220,7 +220,9 @@ export const changePassword: RouteHandler = (input, deps) =>
     }
     await attempt.succeeded();
     // A login that checked the old password meanwhile may have made its session after the first
-    // ending: it ends here, or, made later still, sees the new hash and ends itself.
+    // ending: it ends here, or, made later still, sees the new hash and ends itself. A store
+    // failure here is a 503 like any other, though the new password is stored: the user's retry
+    // with the old one gets 401, and the new one works.
     ended.push(...(await deps.sessions.revokeAll(identity.user.id, { exceptId: identity.sessionId })));
     deps.options.logger.info(
       { event: 'password.changed', userId: identity.user.id, endedSessions: ended.length },

@@ -55,7 +55,9 @@ export interface UserStore {
   findByEmail(email: string): Promise<UserRecord | null>;
   /**
    * Returns false when the user does not exist, or, with `replacing`, when the stored hash is no
-   * longer that one (a rehash must not undo a password change that landed meanwhile).
+   * longer that one (a rehash must not undo a password change that landed meanwhile). Every store
+   * must honour `replacing`, atomically: a store that ignores it lets a login's rehash write an old
+   * password back over a change.
    */
   updatePasswordHash(
     id: string,
