@@ -9,7 +9,7 @@ import { readJsonObject } from './body.js';
 import { cookieValues } from './cookies.js';
 import { passesCsrfCheck } from './csrf.js';
 import { beginPasswordAttempt } from './password-attempts.js';
-import { keepSessionIfPasswordStillHolds } from './password-still-holds.js';
+import { refuseUnlessPasswordStillHolds } from './password-still-holds.js';
 import { json, noContent, problem } from './respond.js';
 import { changePasswordBody, loginBody, parseBody, registerBody } from './schemas.js';
 import type { AuthCookie } from './session-cookie.js';
@@ -117,9 +117,8 @@ export const login: RouteHandler = async (input, deps) => {
     ip: input.clientAddress,
     userAgent: input.request.headers.get('user-agent'),
   });
-  if (!(await keepSessionIfPasswordStillHolds(deps, user, body.password, session.id))) {
-    return problem('invalid_credentials');
-  }
+  const refused = await refuseUnlessPasswordStillHolds(deps, user, body.password, session.id);
+  if (refused) return refused;
   logger.info({ event: 'login.succeeded', userId: user.id, method: 'session' }, 'login succeeded');
   const expiresAt = sessionExpiresAt(session);
   return json(

@@ -1,4 +1,4 @@
-import { AuthError } from '../core/errors.js';
+import { AuthError, StoreUnavailableError } from '../core/errors.js';
 import { toPublicUser } from '../core/user.js';
 import type { UserRecord } from '../store/types.js';
 import { familyExpiresAt } from '../tokens/refresh-tokens.js';
@@ -6,7 +6,7 @@ import type { TokenService } from '../tokens/token-service.js';
 import { hasBody, readJsonObject } from './body.js';
 import { cookieValues } from './cookies.js';
 import { passesCsrfCheck } from './csrf.js';
-import { keepSessionIfPasswordStillHolds } from './password-still-holds.js';
+import { endedBeforeAnswering, refuseUnlessPasswordStillHolds } from './password-still-holds.js';
 import { json, problem } from './respond.js';
 import type { RouteDeps, RouteHandler, RouteInput } from './routes.js';
 import { parseBody, refreshBody } from './schemas.js';
@@ -35,12 +35,18 @@ export async function loginWithTokens(
     { ip: input.clientAddress, userAgent: input.request.headers.get('user-agent') },
     { method: 'token', idleTtlMs: tokens.options.refreshIdleTtlMs, absoluteTtlMs: tokens.options.refreshAbsoluteTtlMs },
   );
-  const { token: refreshToken, family } = await tokens.refresh.start(session).catch(async (error: unknown) => {
+  const started = await tokens.refresh.start(session).catch(async (error: unknown) => {
     // A device without a refresh family could never be used: do not leave one in the device list.
-    await deps.options.store.sessions.delete(session.id).catch(() => undefined);
+    const deleted = await deps.options.store.sessions.delete(session.id).catch(() => undefined);
+    // Already gone, and the store answering: a "log out everywhere" ended it before its family was
+    // stored (every store refuses a family whose session is missing).
+    if (deleted === false && !(error instanceof StoreUnavailableError)) return null;
     throw error;
   });
-  if (!(await keepSessionIfPasswordStillHolds(deps, user, password, session.id))) return problem('invalid_credentials');
+  if (started === null) return endedBeforeAnswering();
+  const { token: refreshToken, family } = started;
+  const refused = await refuseUnlessPasswordStillHolds(deps, user, password, session.id);
+  if (refused) return refused;
   const { token: accessToken } = tokens.access.issue({ userId: user.id, sessionId: session.id, role: user.role });
   deps.options.logger.info({ event: 'login.succeeded', userId: user.id, method: mode }, 'login succeeded');
   const now = deps.options.clock.now();

@@ -130,3 +130,48 @@ describe('a login with the old password, overlapping a password change', () => {
     expect([reply.status, verifications]).toEqual([200, 1]);
   });
 });
+
+/** Makes the next call of `object[method]` wait until released; resolves `reached` when it is called. */
+function holdNextCall<T extends object, K extends keyof T>(object: T, method: K) {
+  const original = object[method] as (...args: unknown[]) => Promise<unknown>;
+  let reached!: () => void;
+  let release!: () => void;
+  const reachedPromise = new Promise<void>((resolve) => (reached = resolve));
+  const released = new Promise<void>((resolve) => (release = resolve));
+  (object as Record<K, unknown>)[method] = async (...args: unknown[]) => {
+    (object as Record<K, unknown>)[method] = original;
+    reached();
+    await released;
+    return original.apply(object, args);
+  };
+  return { reached: reachedPromise, release };
+}
+
+describe('a login overlapping "log out everywhere"', () => {
+  it('native mode: ended before its refresh family is stored, it is 401 unauthenticated (not a 500)', async () => {
+    const owner = await registerAndLogin(server);
+    const gate = holdNextCall(server.store.refreshFamilies, 'create');
+    const login = call(server, 'POST', '/auth/login', {
+      json: { email: owner.email, password: owner.password, mode: 'native' },
+    });
+    await gate.reached;
+    expect((await call(server, 'POST', '/auth/logout-all', { session: owner.session })).status).toBe(204);
+    gate.release();
+    const reply = await login;
+    expect([reply.status, reply.body.code, reply.body.accessToken]).toEqual([401, 'unauthenticated', undefined]);
+    expect(await server.store.sessions.listByUser(owner.userId)).toEqual([]);
+  });
+
+  it('session mode: ended before the login answers, it is 401 unauthenticated with no cookie', async () => {
+    const owner = await registerAndLogin(server);
+    // The login's second look at the user, after its session exists.
+    const gate = holdNextCall(server.store.users, 'findById');
+    const login = call(server, 'POST', '/auth/login', { json: { email: owner.email, password: owner.password } });
+    await gate.reached;
+    expect((await call(server, 'POST', '/auth/logout-all', { session: owner.session })).status).toBe(204);
+    gate.release();
+    const reply = await login;
+    expect([reply.status, reply.body.code, reply.cookies]).toEqual([401, 'unauthenticated', []]);
+    expect(await server.store.sessions.listByUser(owner.userId)).toEqual([]);
+  });
+});
