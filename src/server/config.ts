@@ -84,11 +84,15 @@ function whileDisconnected(env: NodeJS.ProcessEnv): 'fail-closed' | 'allow' {
 }
 
 function trustProxy(env: NodeJS.ProcessEnv): number | string | undefined {
-  const value = env.COATCHECK_TRUST_PROXY;
+  // Trimmed: Express would trim ' 1' to the address '1', silently trusting nobody.
+  const value = env.COATCHECK_TRUST_PROXY?.trim();
   if (value === undefined || value === '') return undefined;
   // Express reads a string as addresses: '1' would mean the address 0.0.0.1, not one proxy.
-  if (/^\d+$/.test(value)) return integer(env, 'COATCHECK_TRUST_PROXY', { min: 0, max: 32 });
-  if (/^(true|false|yes|no)$/i.test(value)) {
+  if (/^\d+$/.test(value))
+    return integer({ COATCHECK_TRUST_PROXY: value }, 'COATCHECK_TRUST_PROXY', { min: 0, max: 32 });
+  // A /0 range is every address: the same as `true`.
+  const everyAddress = value.split(',').some((entry) => /\/0+$/.test(entry.trim()));
+  if (/^(true|false|yes|no)$/i.test(value) || everyAddress) {
     throw new ConfigError(
       'COATCHECK_TRUST_PROXY must be how many proxies are in front (e.g. 1) or their addresses ' +
         '(e.g. loopback, 10.0.0.0/8); trusting every X-Forwarded-For would let any client choose its address',

@@ -9,6 +9,7 @@ describe('COATCHECK_TRUST_PROXY', () => {
   it.each([
     ['unset: the peer', {}, '127.0.0.1'],
     ['1: one proxy, so the address it saw', { COATCHECK_TRUST_PROXY: '1' }, '203.0.113.7'],
+    ['" 1 ": one proxy too, not the address 0.0.0.1', { COATCHECK_TRUST_PROXY: ' 1 ' }, '203.0.113.7'],
     ['2: two proxies', { COATCHECK_TRUST_PROXY: '2' }, '198.51.100.9'],
     ['loopback: the first address that is not', { COATCHECK_TRUST_PROXY: 'loopback' }, '203.0.113.7'],
   ])('%s', async (_name, env: Record<string, string>, expected) => {

@@ -30,9 +30,18 @@ describe('COATCHECK_TRUST_PROXY', () => {
     expect(readConfig({}).trustProxy).toBeUndefined();
   });
 
-  it.each(['true', 'TRUE', 'yes', 'false', '33'])('refuses %j', (value) => {
-    expect(() => readConfig({ COATCHECK_TRUST_PROXY: value })).toThrow(ConfigError);
+  it('reads a count with stray spaces as the count, not as the address 0.0.0.1', () => {
+    expect(readConfig({ COATCHECK_TRUST_PROXY: ' 1' }).trustProxy).toBe(1);
+    expect(readConfig({ COATCHECK_TRUST_PROXY: '2 \n' }).trustProxy).toBe(2);
+    expect(readConfig({ COATCHECK_TRUST_PROXY: '   ' }).trustProxy).toBeUndefined();
   });
+
+  it.each(['true', 'TRUE', 'yes', 'false', '33', ' 33', '0.0.0.0/0', '::/0', 'loopback, ::/00'])(
+    'refuses %j',
+    (value) => {
+      expect(() => readConfig({ COATCHECK_TRUST_PROXY: value })).toThrow(ConfigError);
+    },
+  );
 });
 
 describe('revocationFeedPrefix', () => {
