@@ -16,8 +16,11 @@ declare module 'express-serve-static-core' {
 }
 
 /**
- * Mounts coatcheck's routes (`/auth/*` under the configured base path, and `/healthz`) on an
- * Express app; every other request passes through untouched.
+ * Mounts coatcheck's routes (`/auth/*` under the configured base path, `/healthz` and
+ * `/.well-known/jwks.json`) on an Express app; every other request passes through untouched. The
+ * paths are the ones the browser uses, whatever the router is mounted under: to serve the routes
+ * under `/api/auth`, set `basePath: '/api/auth'` (the refresh cookie's `Path` follows it) and
+ * mount the router at the root, or under a prefix of that path.
  *
  * @example
  * app.use(authRouter(auth));
@@ -50,11 +53,27 @@ export function authRouter(auth: Auth): RequestHandler {
   };
   // Not an async function: every request of the app passes here, and the ones that are not ours
   // should go on without a promise each (Express attaches a handler to any promise returned).
+  let toldOfMount = false;
   return (req: ExpressRequest, res: ExpressResponse, next: NextFunction): Promise<void> | undefined => {
-    if (auth.owns(req.path)) return answer(req, res);
+    // Mounted at the root (`req.baseUrl` empty), `req.path` is the path the browser used; under a
+    // mount it is relative to it, while coatcheck's routes are the browser's paths.
+    if (req.baseUrl === '' ? auth.owns(req.path) : auth.owns(pathOf(req.originalUrl))) return answer(req, res);
+    if (req.baseUrl !== '' && !toldOfMount && auth.owns(req.path)) {
+      toldOfMount = true;
+      const message = `coatcheck: authRouter is mounted at ${req.baseUrl}, so its routes are not reached at ${auth.options.basePath}: mount it at the root, or set basePath to the full path (e.g. ${req.baseUrl}${auth.options.basePath})`;
+      // Also as a process warning: the default logger is silent, and this one is every auth route.
+      auth.options.logger.error({ event: 'config.mount', mountedAt: req.baseUrl }, message);
+      process.emitWarning(message, { code: 'COATCHECK_MOUNT' });
+    }
     next();
     return undefined;
   };
+}
+
+/** The path of a request target, without its query. */
+function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
 }
 
 export interface RequireAuthOptions {
