@@ -13,6 +13,7 @@ import { TokenService } from './tokens/token-service.js';
 import { CLOCK_TOLERANCE_SECONDS } from './tokens/access-tokens.js';
 import { observeRevocations } from './revocation/observe-store.js';
 import { RevocationList } from './revocation/revocation-list.js';
+import { roleChangeEvent } from './revocation/role-change.js';
 import { createHandler, type RequestContext } from './http/handler.js';
 import { createSessionCookie, type AuthCookie } from './http/session-cookie.js';
 import type { UserRecord } from './store/types.js';
@@ -133,14 +134,8 @@ export function createAuth(options: AuthOptions): Auth {
     createUser: (input) => accounts.register(input),
     async setRole(userId, role) {
       const changed = await accounts.setRole(userId, role);
-      if (changed && revocations) {
-        // Whole seconds: a token's iat has no finer grain, and one minted right after must pass.
-        const notBefore = Math.floor(resolved.clock.now() / 1000) * 1000;
-        await revocations.publish({
-          sessionIds: [],
-          users: [{ userId, notBefore }],
-          expiresAt: resolved.clock.now() + revocationTtlMs,
-        });
+      if (changed && revocations && tokenOptions) {
+        await revocations.publish(roleChangeEvent(userId, resolved.clock.now(), tokenOptions.accessTokenTtlSeconds));
       }
       return changed;
     },

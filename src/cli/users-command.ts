@@ -3,7 +3,9 @@ import { createAuth } from '../create-auth.js';
 import { AuthError } from '../core/errors.js';
 import { normalizeEmail } from '../core/email.js';
 import type { ServerConfig } from '../server/config.js';
-import { openSqlStore } from '../server/open-stores.js';
+import { openRevocationFeed, openSqlStore } from '../server/open-stores.js';
+import { roleChangeEvent } from '../revocation/role-change.js';
+import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS } from '../tokens/options.js';
 import { readPassword } from './read-password.js';
 
 const ROLE = /^[a-z][a-z0-9_-]{0,31}$/;
@@ -21,7 +23,7 @@ export async function runUsers(config: ServerConfig, args: string[]): Promise<nu
     },
     strict: true,
   });
-  const { sql: store } = await openSqlStore(config);
+  const { sql: store, postgres } = await openSqlStore(config);
   const auth = createAuth({
     store,
     origin: config.origin,
@@ -62,9 +64,13 @@ export async function runUsers(config: ServerConfig, args: string[]): Promise<nu
           process.stderr.write(`coatcheck: no user with email ${email}\n`);
           return 1;
         }
-        await auth.setRole(user.id, values.role);
+        if (!(await auth.setRole(user.id, values.role))) {
+          process.stderr.write(`coatcheck: no user with email ${email}\n`);
+          return 1;
+        }
         process.stdout.write(`${user.email}: role ${user.role} -> ${values.role}\n`);
-        return 0;
+        // Awaited here: the store closes in `finally`, and the feed publishes through its pool.
+        return await tellInstances(config, postgres, user.id);
       }
       case 'list': {
         const users = await store.users.list({ limit: 10_000 });
@@ -90,5 +96,31 @@ export async function runUsers(config: ServerConfig, args: string[]): Promise<nu
   } finally {
     await auth.close();
     await store.close();
+  }
+}
+
+/**
+ * Where instances share a revocation feed (Postgres, Redis), their strict routes take the role
+ * from the access token and refuse only the tokens the feed names: so the change goes out through
+ * it, as `serve`'s own role changes do, or the old role's tokens would pass until they expire.
+ */
+async function tellInstances(
+  config: ServerConfig,
+  postgres: Parameters<typeof openRevocationFeed>[1],
+  userId: string,
+): Promise<number> {
+  const feed = openRevocationFeed(config, postgres);
+  if (!feed) return 0;
+  const ttl = config.tokens.accessTokenTtl ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS;
+  try {
+    await feed.publish(roleChangeEvent(userId, Date.now(), ttl));
+    return 0;
+  } catch {
+    process.stderr.write(
+      `coatcheck: the role is changed, but the running instances could not be told (the revocation feed failed): their strict routes may accept the old role's access tokens for up to ${ttl} s; run the command again\n`,
+    );
+    return 1;
+  } finally {
+    await feed.close();
   }
 }

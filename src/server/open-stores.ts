@@ -73,26 +73,33 @@ export async function openStores(config: ServerConfig, options: { clock?: Clock 
     throw error;
   }
   const kind = postgres ? 'postgres' : 'sqlite';
+  const feed = openRevocationFeed(config, postgres);
   if (config.redisUrl) {
     const keyPrefix = config.redisKeyPrefix ?? DEFAULT_KEY_PREFIX;
     const redis = createRedisStores(
       { url: config.redisUrl },
       { keyPrefix, ...(options.clock ? { clock: options.clock } : {}) },
     );
-    return {
-      store: composeStore(sql, redis),
-      notes,
-      feed: createRedisRevocationFeed({ url: config.redisUrl, keyPrefix: revocationFeedPrefix(keyPrefix) }),
-      kind: `${kind}+redis`,
-    };
+    return { store: composeStore(sql, redis), notes, feed, kind: `${kind}+redis` };
   }
-  const feed =
-    postgres && config.databaseUrl
-      ? createPostgresRevocationFeed({
-          pool: postgres.pool,
-          connectionString: config.databaseUrl,
-          schema: postgres.schema,
-        })
-      : null;
   return { store: sql, notes, feed, kind };
+}
+
+/**
+ * How this deployment's instances hear of revocations: Redis with `REDIS_URL`, else Postgres with
+ * `DATABASE_URL`, else none (one instance on its own SQLite file). `coatcheck users set-role` tells
+ * them through it too.
+ */
+export function openRevocationFeed(config: ServerConfig, postgres: PostgresStore | undefined): RevocationFeed | null {
+  if (config.redisUrl) {
+    const keyPrefix = config.redisKeyPrefix ?? DEFAULT_KEY_PREFIX;
+    return createRedisRevocationFeed({ url: config.redisUrl, keyPrefix: revocationFeedPrefix(keyPrefix) });
+  }
+  return postgres && config.databaseUrl
+    ? createPostgresRevocationFeed({
+        pool: postgres.pool,
+        connectionString: config.databaseUrl,
+        schema: postgres.schema,
+      })
+    : null;
 }

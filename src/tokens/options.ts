@@ -1,5 +1,8 @@
 import { JWT_ALGORITHMS, type JwtAlgorithm } from './key-ring.js';
 
+/** Access tokens live this long unless `tokens.accessTokenTtl` says otherwise. */
+export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 600;
+
 export interface TokenOptions {
   /**
    * At least 32 bytes of secret (e.g. 64 hex characters). Seals private signing keys at rest and
@@ -58,7 +61,7 @@ export function resolveTokenOptions(options: TokenOptions, origin: string): Reso
   if (!JWT_ALGORITHMS.includes(algorithm)) {
     throw new TypeError(`coatcheck: tokens.algorithm must be one of ${JWT_ALGORITHMS.join(', ')}`);
   }
-  const accessTokenTtlSeconds = seconds(options.accessTokenTtl, 600, 'accessTokenTtl');
+  const accessTokenTtlSeconds = seconds(options.accessTokenTtl, DEFAULT_ACCESS_TOKEN_TTL_SECONDS, 'accessTokenTtl');
   if (accessTokenTtlSeconds > MAX_SAFE_ACCESS_TTL && !options.dangerouslyAllowLongAccessTokens) {
     throw new TypeError(
       'coatcheck: tokens.accessTokenTtl over 900 s (15 minutes) needs tokens.dangerouslyAllowLongAccessTokens: revoked sessions keep working on stateless routes until their tokens expire',

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
 import { probePostgres, postgresUrl, requireService } from '../helpers/services.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { runCli } from '../helpers/cli.js';
 import { loginWithTokens } from '../helpers/tokens.js';
 
 const available = await requireService('postgres', probePostgres);
@@ -63,6 +64,27 @@ describe.runIf(available)('Postgres-only: two instances, revocations over LISTEN
       100,
     );
     console.log(`[coatcheck] LISTEN/NOTIFY revocation seen on the other instance after ${delay.toFixed(1)} ms`);
+  });
+
+  it("`coatcheck users set-role` reaches running instances: the old role's token stops passing strict routes", async () => {
+    const login = await loginWithTokens(a, 'native');
+    await a.auth.setRole(login.userId, 'admin');
+    const admin = await call(a, 'POST', '/auth/login', {
+      json: { email: login.email, password: login.password, mode: 'native' },
+    });
+    const asAdmin = () => call(b, 'GET', '/api/admin/users', { headers: bearer(admin.body.accessToken) });
+    expect((await asAdmin()).status).toBe(200);
+    const demoted = runCli(['users', 'set-role', '--email', login.email, '--role', 'user'], {
+      env: {
+        DATABASE_URL: postgresUrl(),
+        COATCHECK_DATABASE_SCHEMA: schema,
+        COATCHECK_ORIGIN: 'http://localhost:3000',
+      },
+    });
+    expect([demoted.status, demoted.stderr]).toEqual([0, '']);
+    expect(demoted.stdout).toBe(`${login.email}: role admin -> user\n`);
+    const delay = await timeUntil(async () => (await asAdmin()).status === 401, 2_000);
+    console.log(`[coatcheck] a role change made by the CLI was seen by an instance after ${delay.toFixed(1)} ms`);
   });
 
   it("the demo's notes on Postgres: a NUL is 400 (Postgres TEXT cannot hold it), a store cut off is 503", async () => {
