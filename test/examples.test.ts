@@ -12,7 +12,9 @@ let api: Server;
 let apiUrl: string;
 
 beforeAll(async () => {
-  issuer = await startTestServer();
+  // The issuer's clock starts 90 s back: the rotation test moves it a minute on, and the verifier,
+  // on real time, refuses an `iat` more than 30 s ahead.
+  issuer = await startTestServer({ clockStart: Date.now() - 90_000 });
   // The example imports `coatcheck/verify` by package name, as a user's service would.
   const { createResourceServer } = await import('../examples/resource-server.mjs');
   // A 1 s refetch cooldown: the test's clock jumps a minute, jose's cooldown counts real time.
@@ -66,6 +68,39 @@ describe('examples/resource-server.mjs (coatcheck/verify against a live issuer)'
     // jose's refetch cooldown runs on real time; the publish delay is what covers it in production.
     await new Promise((resolve) => setTimeout(resolve, 1100));
     expect((await whoami(fresh.accessToken)).status).toBe(200);
+  });
+
+  it('refuses what coatcheck itself refuses: an aud array, no kid, a long lifetime, an iat ahead', async () => {
+    const login = await loginWithTokens(issuer, 'native');
+    const ours = await currentSigningKey(issuer);
+    const subject = { userId: login.userId, sessionId: 'ses_x' };
+    const header = JSON.stringify({ alg: 'ES256', kid: ours.kid, typ: 'at+jwt' });
+    const signed = (claims: object, head = header) => craftToken(head, JSON.stringify(claims), 'ES256', ours.key);
+    const now = Math.floor(Date.now() / 1000);
+    expect((await whoami(signed(claimsFor(issuer, subject, { iat: now, exp: now + 600 })))).status).toBe(200);
+    const refused = [
+      signed(claimsFor(issuer, subject, { iat: now, exp: now + 600, aud: [ORIGIN, 'https://other.example'] })),
+      signed(claimsFor(issuer, subject, { iat: now, exp: now + 600 }), JSON.stringify({ alg: 'ES256', typ: 'at+jwt' })),
+      signed(claimsFor(issuer, subject, { iat: now, exp: now + 86_400 })),
+      signed(claimsFor(issuer, subject, { iat: now + 120, exp: now + 600 })),
+      signed(claimsFor(issuer, subject, { iat: now - 3_600, exp: now + 60 })),
+    ];
+    const statuses = await Promise.all(refused.map(async (token) => (await whoami(token)).status));
+    expect(statuses).toEqual([401, 401, 401, 401, 401]);
+  });
+
+  it('refuses a plain-http JWKS away from loopback unless told it is development', () => {
+    const remote = { issuer: ORIGIN, audience: ORIGIN };
+    expect(() => createRemoteVerifier({ ...remote, jwksUrl: 'http://auth.example.com/jwks' })).toThrow(
+      'coatcheck/verify: jwksUrl must be https (or http on loopback); plain http elsewhere needs allowInsecureHttp (development only)',
+    );
+    expect(() =>
+      createRemoteVerifier({ ...remote, jwksUrl: 'ftp://auth.example.com/jwks', allowInsecureHttp: true }),
+    ).toThrow(TypeError);
+    expect(() =>
+      createRemoteVerifier({ ...remote, jwksUrl: 'http://auth.example.com/jwks', allowInsecureHttp: true }),
+    ).not.toThrow();
+    expect(() => createRemoteVerifier({ ...remote, jwksUrl: 'https://auth.example.com/jwks' })).not.toThrow();
   });
 
   it('refuses HMAC algorithms at setup (a verifier never holds a shared secret)', () => {

@@ -3,6 +3,7 @@ import type { TokenOptions } from '../tokens/options.js';
 import type { RevocationFeed } from '../revocation/types.js';
 import { systemClock, type Clock } from './clock.js';
 import { silentLogger, type AuthLogger } from './logger.js';
+import { isSecureOrigin } from './secure-origin.js';
 import { createArgon2idHasher, type PasswordHasher } from './password-hasher.js';
 import {
   ATTEMPT_LIMITER_METHODS,
@@ -70,13 +71,7 @@ export interface ResolvedOptions {
   purgeIntervalMs: number;
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
-/** Browsers treat https and http on loopback as secure contexts: `Secure` cookies work there. */
-export function isSecureOrigin(url: URL): boolean {
-  if (url.protocol === 'https:') return true;
-  return url.protocol === 'http:' && (LOOPBACK_HOSTS.has(url.hostname) || url.hostname.endsWith('.localhost'));
-}
+export { isSecureOrigin };
 
 function positiveSeconds(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback * 1000;

@@ -1,4 +1,5 @@
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { isSecureOrigin } from '../core/secure-origin.js';
 import { hasDuplicateKeys } from '../tokens/duplicate-keys.js';
 
 export interface RemoteVerifierOptions {
@@ -14,6 +15,16 @@ export interface RemoteVerifierOptions {
   cooldownDuration?: number;
   /** How long a fetched JWKS is used before it is refetched. Default 10 minutes. */
   cacheMaxAge?: number;
+  /**
+   * The longest lifetime (`exp - iat`) accepted, in seconds; also how old `iat` may be. Default 900,
+   * the most coatcheck issues without `tokens.dangerouslyAllowLongAccessTokens`.
+   */
+  maxTokenLifetime?: number;
+  /**
+   * Accept a plain-http `jwksUrl` on a host other than loopback: development only. Anyone on the
+   * path could serve their own keys, and every token they sign would pass.
+   */
+  allowInsecureHttp?: boolean;
 }
 
 export interface VerifiedAccessToken {
@@ -61,7 +72,17 @@ export function createRemoteVerifier(options: RemoteVerifierOptions): {
   if (algorithms.some((alg) => alg.toUpperCase().startsWith('HS') || alg.toLowerCase() === 'none')) {
     throw new TypeError('coatcheck/verify: a remote verifier only accepts asymmetric algorithms');
   }
-  const jwks = createRemoteJWKSet(new URL(options.jwksUrl), {
+  const maxTokenLifetime = options.maxTokenLifetime ?? 900;
+  if (!(Number.isInteger(maxTokenLifetime) && maxTokenLifetime > 0))
+    throw new TypeError('coatcheck/verify: maxTokenLifetime must be a whole number of seconds');
+  const jwksUrl = new URL(options.jwksUrl);
+  const secure = jwksUrl.protocol === 'https:' || (jwksUrl.protocol === 'http:' && isSecureOrigin(jwksUrl));
+  if (!secure && !(options.allowInsecureHttp === true && jwksUrl.protocol === 'http:')) {
+    throw new TypeError(
+      'coatcheck/verify: jwksUrl must be https (or http on loopback); plain http elsewhere needs allowInsecureHttp (development only)',
+    );
+  }
+  const jwks = createRemoteJWKSet(jwksUrl, {
     cooldownDuration: options.cooldownDuration ?? 30_000,
     cacheMaxAge: options.cacheMaxAge ?? 600_000,
   });
@@ -77,9 +98,14 @@ export function createRemoteVerifier(options: RemoteVerifierOptions): {
           audience: options.audience,
           typ: 'at+jwt',
           clockTolerance,
+          // Also refuses an `iat` in the future (beyond the tolerance).
+          maxTokenAge: maxTokenLifetime,
           requiredClaims: ['iss', 'aud', 'sub', 'sid', 'jti', 'iat', 'exp'],
         });
         if (FORBIDDEN_HEADERS.some((name) => name in result.protectedHeader)) return null;
+        // As coatcheck's own verifier: our kid, our one audience as a string (jose accepts an
+        // array containing it), and no lifetime longer than we issue.
+        if (typeof result.protectedHeader.kid !== 'string' || result.payload.aud !== options.audience) return null;
         payload = result.payload;
       } catch {
         return null;
@@ -88,6 +114,7 @@ export function createRemoteVerifier(options: RemoteVerifierOptions): {
       if (typeof sub !== 'string' || typeof sid !== 'string' || typeof role !== 'string' || typeof jti !== 'string')
         return null;
       if (typeof iat !== 'number' || typeof exp !== 'number' || typeof iss !== 'string') return null;
+      if (exp - iat > maxTokenLifetime) return null;
       return { sub, sid, role, jti, iat, exp, iss };
     },
   };

@@ -34,6 +34,8 @@ export async function startTestServer(
     /** Keep the production registration limit (10 per address per hour); off by default in tests. */
     realRegistrationLimit?: boolean;
     passwordHasher?: PasswordHasher;
+    /** Where the server's manual clock starts (default: now). */
+    clockStart?: number;
   } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'coatcheck-test-'));
@@ -43,7 +45,7 @@ export async function startTestServer(
     host: '127.0.0.1',
     ...options.config,
   };
-  const clock = createManualClock(Date.now());
+  const clock = createManualClock(options.clockStart ?? Date.now());
   const logs: LogLine[] = [];
   const logger: AuthLogger = {
     info: (fields, message) => logs.push({ level: 'info', fields, message }),
