@@ -256,11 +256,12 @@ client.on('login', ({ user, mode, restored }) => {
 client.on('refresh', () => renderToken());
 client.on('logout', ({ reason }) => {
   renderToken();
-  show('out', { focus: reason !== 'other-tab' });
+  show('out', { focus: reason !== 'other-tab' && reason !== 'other-user' });
   const how = {
     local: 'Logged out.',
     everywhere: 'Logged out on every device.',
     'other-tab': 'Logged out in another tab.',
+    'other-user': 'Another tab logged in as someone else: reload to continue as them.',
   };
   say(how[reason]);
 });

@@ -10,7 +10,7 @@ import type {
   MeResult,
 } from './types.js';
 
-type TabMessage = { type: 'logout' } | { type: 'ended'; code: string };
+type TabMessage = { type: 'logout' } | { type: 'ended'; code: string } | { type: 'login'; userId: string };
 type Listener = (detail: never) => void;
 
 /** The fraction of an access token's life after which it is renewed ahead of expiry. */
@@ -194,7 +194,16 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
 
   channel?.addEventListener('message', (event: MessageEvent<TabMessage | null>) => {
     const message = event.data;
-    if (mode === null || (message?.type !== 'logout' && message?.type !== 'ended')) return;
+    if (mode === null || !message) return;
+    // Another tab logged in as someone else: the cookies this tab shares with it are theirs now,
+    // so its next refresh or cookie call would act as them while showing this tab's user.
+    if (message.type === 'login') {
+      if (message.userId === user?.id) return;
+      reset();
+      emit('logout', { reason: 'other-user' });
+      return;
+    }
+    if (message.type !== 'logout' && message.type !== 'ended') return;
     reset();
     if (message.type === 'ended') emit('session-ended', { code: String(message.code), status: 401 });
     else emit('logout', { reason: 'other-tab' });
@@ -222,6 +231,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       user = body.user;
       if (body.accessToken) setToken(body.accessToken, body.expiresIn ?? 0);
       else sessionId = body.session?.id ?? null;
+      channel?.postMessage({ type: 'login', userId: body.user.id } satisfies TabMessage);
       emit('login', { user: body.user, mode: wanted, restored: false });
       return body.user;
     },

@@ -33,8 +33,11 @@ export interface DeviceSession {
 export interface AuthEventMap {
   /** A login succeeded, or `restore()` found one (`restored: true`). */
   login: { user: AuthUser; mode: LoginMode; restored: boolean };
-  /** Logged out: by this tab (`local`), everywhere (`everywhere`), or by another tab (`other-tab`). */
-  logout: { reason: 'local' | 'everywhere' | 'other-tab' };
+  /**
+   * Logged out: by this tab (`local`), everywhere (`everywhere`), by another tab (`other-tab`), or
+   * because another tab logged in as someone else (`other-user`), whose cookies this tab now shares.
+   */
+  logout: { reason: 'local' | 'everywhere' | 'other-tab' | 'other-user' };
   /** A new access token arrived (token mode); `expiresIn` in seconds. */
   refresh: { expiresIn: number };
   /**

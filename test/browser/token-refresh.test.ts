@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { TestServer } from '../helpers/server.js';
+import { uniqueEmail, type TestServer } from '../helpers/server.js';
 import {
   describeBrowser,
   launchChromium,
@@ -161,6 +161,36 @@ describeBrowser('token mode in Chromium: silent refresh, tabs, revocation', () =
     await b.reload();
     await expect.poll(() => b.locator('#status').textContent()).toBe('Not logged in.');
     expect(await context.cookies()).toEqual([]);
+    await context.close();
+  });
+
+  it('a login as someone else in another tab logs this tab out, instead of acting as them', async () => {
+    const context = await browser.newContext();
+    const a = await context.newPage();
+    await openDemo(a, server);
+    const first = await loginThroughPage(a, { mode: 'token' });
+    const b = await context.newPage();
+    await openDemo(b, server);
+    await waitForSignedIn(b, first.email);
+    const loginInB = (email: string, register: boolean) =>
+      b.evaluate(
+        `import('/app.js').then(async ({ client }) => {
+          const credentials = { email: ${JSON.stringify(email)}, password: ${JSON.stringify(first.password)} };
+          if (${register}) await client.register(credentials);
+          await client.login({ ...credentials, mode: 'token' });
+        })`,
+      );
+    // The same user again in B leaves A as it is.
+    await loginInB(first.email, false);
+    await a.waitForTimeout(200);
+    expect(await a.locator('#signed-in').isVisible()).toBe(true);
+
+    await loginInB(uniqueEmail('other-user'), true);
+    await waitForSignedOut(a);
+    expect(await a.locator('#status').textContent()).toBe(
+      'Another tab logged in as someone else: reload to continue as them.',
+    );
+    expect(await a.evaluate(`import('/app.js').then(({ client }) => client.getAccessToken())`)).toBeNull();
     await context.close();
   });
 
