@@ -51,7 +51,9 @@ const credentials = { email: 'mounted@example.com', password: 'a fine passphrase
 
 describe('authRouter under a mount path', () => {
   it('app.use("/api", authRouter(auth)) with basePath /api/auth serves /api/auth/*', async () => {
-    const { url, post } = await start('/api/auth', (app, auth) => app.use('/api', authRouter(auth)));
+    const { url, post, logged } = await start('/api/auth', (app, auth) => app.use('/api', authRouter(auth)));
+    // Not ours, and no sign of a bad mount: the app's own 404, and nothing said.
+    expect((await fetch(`${url}/api/healthz`)).status).toBe(404);
     expect((await post('/api/auth/register', credentials)).status).toBe(201);
     const login = await post('/api/auth/login', { ...credentials, mode: 'token' });
     expect(login.status).toBe(200);
@@ -59,6 +61,7 @@ describe('authRouter under a mount path', () => {
     const { accessToken } = (await login.json()) as { accessToken: string };
     const me = await fetch(`${url}/api/me`, { headers: { Authorization: `Bearer ${accessToken}` } });
     expect(me.status).toBe(200);
+    expect(logged).toEqual([]);
   });
 
   it('the same mount with the default basePath passes requests on, and says why once', async () => {

@@ -18,9 +18,10 @@ declare module 'express-serve-static-core' {
 /**
  * Mounts coatcheck's routes (`/auth/*` under the configured base path, `/healthz` and
  * `/.well-known/jwks.json`) on an Express app; every other request passes through untouched. The
- * paths are the ones the browser uses, whatever the router is mounted under: to serve the routes
- * under `/api/auth`, set `basePath: '/api/auth'` (the refresh cookie's `Path` follows it) and
- * mount the router at the root, or under a prefix of that path.
+ * paths are the ones the browser uses: to serve the auth routes under `/api/auth`, set
+ * `basePath: '/api/auth'` (the refresh cookie's `Path` follows it) and mount the router at the
+ * root. Mounted under a prefix of that path (`app.use('/api', ...)`), the auth routes still work,
+ * but Express sends it no `/healthz` or `/.well-known/jwks.json`.
  *
  * @example
  * app.use(authRouter(auth));
@@ -51,16 +52,19 @@ export function authRouter(auth: Auth): RequestHandler {
       await sendWebResponse(res, response, { closeConnection: true });
     }
   };
+  const { basePath } = auth.options;
+  let toldOfMount = false;
   // Not an async function: every request of the app passes here, and the ones that are not ours
   // should go on without a promise each (Express attaches a handler to any promise returned).
-  let toldOfMount = false;
   return (req: ExpressRequest, res: ExpressResponse, next: NextFunction): Promise<void> | undefined => {
     // Mounted at the root (`req.baseUrl` empty), `req.path` is the path the browser used; under a
     // mount it is relative to it, while coatcheck's routes are the browser's paths.
     if (req.baseUrl === '' ? auth.owns(req.path) : auth.owns(pathOf(req.originalUrl))) return answer(req, res);
-    if (req.baseUrl !== '' && !toldOfMount && auth.owns(req.path)) {
+    // A bad mount: one that basePath is not under, hit on what would be an auth route from the
+    // root (not `/api/healthz`, which is no sign of one).
+    if (req.baseUrl !== '' && !toldOfMount && !isUnder(basePath, req.baseUrl) && isUnder(req.path, basePath)) {
       toldOfMount = true;
-      const message = `coatcheck: authRouter is mounted at ${req.baseUrl}, so its routes are not reached at ${auth.options.basePath}: mount it at the root, or set basePath to the full path (e.g. ${req.baseUrl}${auth.options.basePath})`;
+      const message = `coatcheck: authRouter is mounted at ${req.baseUrl}, so its routes are not reached at ${basePath}: mount it at the root, or set basePath to the full path (e.g. ${req.baseUrl}${basePath})`;
       // Also as a process warning: the default logger is silent, and this one is every auth route.
       auth.options.logger.error({ event: 'config.mount', mountedAt: req.baseUrl }, message);
       process.emitWarning(message, { code: 'COATCHECK_MOUNT' });
@@ -69,6 +73,8 @@ export function authRouter(auth: Auth): RequestHandler {
     return undefined;
   };
 }
+
+const isUnder = (path: string, base: string): boolean => path === base || path.startsWith(`${base}/`);
 
 /** The path of a request target, without its query. */
 function pathOf(url: string): string {
