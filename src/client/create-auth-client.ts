@@ -10,7 +10,8 @@ import type {
   MeResult,
 } from './types.js';
 
-type TabMessage = { type: 'logout' } | { type: 'ended'; code: string } | { type: 'login'; userId: string };
+type TabMessage =
+  { type: 'logout' } | { type: 'ended'; code: string } | { type: 'login'; userId: string; mode: LoginMode };
 type Listener = (detail: never) => void;
 
 /** The fraction of an access token's life after which it is renewed ahead of expiry. */
@@ -195,10 +196,12 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   channel?.addEventListener('message', (event: MessageEvent<TabMessage | null>) => {
     const message = event.data;
     if (mode === null || !message) return;
-    // Another tab logged in as someone else: the cookies this tab shares with it are theirs now,
-    // so its next refresh or cookie call would act as them while showing this tab's user.
+    // Another tab logged in as someone else in this tab's mode: the cookie that mode uses (the
+    // session cookie, or the refresh cookie) is theirs now, so this tab's next cookie call or
+    // refresh would act as them while showing its own user. A login in the other mode leaves this
+    // tab's cookie alone; a tab still restoring (no user yet) has nobody to compare.
     if (message.type === 'login') {
-      if (message.userId === user?.id) return;
+      if (message.mode !== mode || user === null || message.userId === user.id) return;
       reset();
       emit('logout', { reason: 'other-user' });
       return;
@@ -231,7 +234,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       user = body.user;
       if (body.accessToken) setToken(body.accessToken, body.expiresIn ?? 0);
       else sessionId = body.session?.id ?? null;
-      channel?.postMessage({ type: 'login', userId: body.user.id } satisfies TabMessage);
+      channel?.postMessage({ type: 'login', userId: body.user.id, mode: wanted } satisfies TabMessage);
       emit('login', { user: body.user, mode: wanted, restored: false });
       return body.user;
     },

@@ -35,7 +35,8 @@ export interface AuthEventMap {
   login: { user: AuthUser; mode: LoginMode; restored: boolean };
   /**
    * Logged out: by this tab (`local`), everywhere (`everywhere`), by another tab (`other-tab`), or
-   * because another tab logged in as someone else (`other-user`), whose cookies this tab now shares.
+   * because another tab logged in as someone else in the same mode (`other-user`), whose cookie
+   * this tab now shares.
    */
   logout: { reason: 'local' | 'everywhere' | 'other-tab' | 'other-user' };
   /** A new access token arrived (token mode); `expiresIn` in seconds. */

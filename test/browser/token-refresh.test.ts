@@ -172,16 +172,18 @@ describeBrowser('token mode in Chromium: silent refresh, tabs, revocation', () =
     const b = await context.newPage();
     await openDemo(b, server);
     await waitForSignedIn(b, first.email);
-    const loginInB = (email: string, register: boolean) =>
+    const loginInB = (email: string, register: boolean, mode = 'token') =>
       b.evaluate(
         `import('/app.js').then(async ({ client }) => {
           const credentials = { email: ${JSON.stringify(email)}, password: ${JSON.stringify(first.password)} };
           if (${register}) await client.register(credentials);
-          await client.login({ ...credentials, mode: 'token' });
+          await client.login({ ...credentials, mode: ${JSON.stringify(mode)} });
         })`,
       );
-    // The same user again in B leaves A as it is.
+    // The same user again in B leaves A as it is, and so does someone else in session mode (A's
+    // refresh cookie is not the one that login replaces).
     await loginInB(first.email, false);
+    await loginInB(uniqueEmail('session-user'), true, 'session');
     await a.waitForTimeout(200);
     expect(await a.locator('#signed-in').isVisible()).toBe(true);
 
