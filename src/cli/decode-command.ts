@@ -75,7 +75,10 @@ export async function runDecode(args: string[]): Promise<number> {
   }
   const issuer = values.issuer ?? (typeof payload.iss === 'string' ? payload.iss : '');
   const audience = values.audience ?? (typeof payload.aud === 'string' ? payload.aud : issuer);
-  const verified = await createRemoteVerifier({ jwksUrl: values.jwks, issuer, audience }).verify(token);
+  // A diagnostic: a lifetime up to the longest a server can be configured for (24 h) still
+  // verifies; the warnings above already point out one longer than 15 minutes.
+  const verifier = createRemoteVerifier({ jwksUrl: values.jwks, issuer, audience, maxTokenLifetime: 24 * 3600 });
+  const verified = await verifier.verify(token);
   out.write(verified ? `signature and claims verified against ${values.jwks}\n` : `NOT valid against ${values.jwks}\n`);
   return verified ? 0 : 1;
 }

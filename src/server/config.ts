@@ -90,8 +90,12 @@ function trustProxy(env: NodeJS.ProcessEnv): number | string | undefined {
   // Express reads a string as addresses: '1' would mean the address 0.0.0.1, not one proxy.
   if (/^\d+$/.test(value))
     return integer({ COATCHECK_TRUST_PROXY: value }, 'COATCHECK_TRUST_PROXY', { min: 0, max: 32 });
-  // A /0 range is every address: the same as `true`.
-  const everyAddress = value.split(',').some((entry) => /\/0+$/.test(entry.trim()));
+  const entries = value.split(',').map((entry) => entry.trim());
+  if (entries.includes('')) {
+    throw new ConfigError('COATCHECK_TRUST_PROXY has an empty entry in its list (a stray comma?)');
+  }
+  // A /0 range is every address, as `true` would be (Express itself throws on it at start).
+  const everyAddress = entries.some((entry) => /\/0+$/.test(entry));
   if (/^(true|false|yes|no)$/i.test(value) || everyAddress) {
     throw new ConfigError(
       'COATCHECK_TRUST_PROXY must be how many proxies are in front (e.g. 1) or their addresses ' +

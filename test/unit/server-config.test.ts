@@ -36,7 +36,7 @@ describe('COATCHECK_TRUST_PROXY', () => {
     expect(readConfig({ COATCHECK_TRUST_PROXY: '   ' }).trustProxy).toBeUndefined();
   });
 
-  it.each(['true', 'TRUE', 'yes', 'false', '33', ' 33', '0.0.0.0/0', '::/0', 'loopback, ::/00'])(
+  it.each(['true', 'TRUE', 'yes', 'false', '33', ' 33', '0.0.0.0/0', '::/0', 'loopback, ::/00', 'loopback,', 'a,,b'])(
     'refuses %j',
     (value) => {
       expect(() => readConfig({ COATCHECK_TRUST_PROXY: value })).toThrow(ConfigError);
