@@ -191,7 +191,7 @@ describe('coatcheck keys rotate --replace-unreadable on a terminal', () => {
     }
   });
 
-  it('lists what it would retire, and goes on only when "replace" is typed', () => {
+  it('lists what it would retire, and goes on only when "replace" is typed', async () => {
     const keysDir = mkdtempSync(join(tmpdir(), 'coatcheck-cli-keys-'));
     const env = { COATCHECK_DATA_DIR: keysDir };
     const newSecret = { ...env, COATCHECK_SECRET: 'the new secret, of at least thirty-two bytes' };
@@ -212,10 +212,19 @@ describe('coatcheck keys rotate --replace-unreadable on a terminal', () => {
       expect(declined.stdout).toContain('coatcheck: not replaced: the answer was not "replace" (no key was changed)');
       expect(listed()).toEqual(ring);
 
-      // Ctrl-D on an empty line, before or after the prompt is up, cancels.
-      const cancelled = coatcheckOnTerminal(['keys', 'rotate', '--replace-unreadable'], '\u0004', newSecret);
-      expect(cancelled.status).toBe(1);
-      expect(cancelled.stdout).toContain('coatcheck: not replaced: cancelled (no key was changed)');
+      // Ctrl-D on an empty line at the prompt cancels. Typed once the prompt is up: sent before
+      // node has put the terminal in raw mode, the line discipline can swallow it (seen once on
+      // CI: the CLI then waited out the test's 20 s).
+      const cancelling = coatcheckOnTerminalLive(['keys', 'rotate', '--replace-unreadable'], newSecret);
+      try {
+        await cancelling.waitFor('Type "replace" to go on: ');
+        cancelling.type('\u0004');
+        const cancelled = await cancelling.done;
+        expect(cancelled.status).toBe(1);
+        expect(cancelled.output).toContain('coatcheck: not replaced: cancelled (no key was changed)');
+      } finally {
+        cancelling.stop();
+      }
       expect(listed()).toEqual(ring);
 
       const confirmed = coatcheckOnTerminal(['keys', 'rotate', '--replace-unreadable'], 'replace\n', newSecret);
