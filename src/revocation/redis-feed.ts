@@ -16,6 +16,8 @@ function parse(message: string): RevocationEvent | null {
   }
 }
 
+const COMMAND_TIMEOUT_MS = 5_000;
+
 /**
  * Redis pub/sub for revocations. Events are also kept in a sorted set scored by expiry, so a
  * starting or reconnecting instance catches up with what it missed.
@@ -28,7 +30,9 @@ export function createRedisRevocationFeed(options: { url: string; keyPrefix?: st
     enableOfflineQueue: false,
     retryStrategy: (times: number) => Math.min(50 * 2 ** times, 2000),
   };
-  const commands = new Redis(options.url, { ...common, lazyConnect: true });
+  // A command timeout as the stores have: a Redis that accepts connections and never answers
+  // must fail a publish (a 503, a CLI that says so), not leave it waiting for ever.
+  const commands = new Redis(options.url, { ...common, lazyConnect: true, commandTimeout: COMMAND_TIMEOUT_MS });
   // A subscriber connection must queue its SUBSCRIBE until connected, and re-subscribes by itself.
   const subscriber = new Redis(options.url, {
     ...common,
