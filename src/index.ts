@@ -22,6 +22,7 @@ export {
   DEFAULT_REGISTRATION_POLICY,
   type AttemptLimiter,
   type BackoffPolicy,
+  type MemoryLimiter,
 } from './core/throttle.js';
 export { toPublicUser, type PublicUser } from './core/user.js';
 export { sessionExpiresAt, type ClientInfo } from './core/sessions.js';

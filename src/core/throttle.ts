@@ -8,8 +8,6 @@
 export interface AttemptLimiter {
   /** Seconds the caller must wait before trying `key` again; 0 when it may try now. */
   retryAfter(key: string, now: number): Promise<number>;
-  /** Records one attempt that counts against `key`. */
-  hit(key: string, now: number): Promise<void>;
   /**
    * Records one attempt against `key` unless it must wait: resolves to 0 when recorded, else to
    * the seconds to wait (and records nothing). One step, so that requests arriving together cannot
@@ -27,7 +25,7 @@ export interface AttemptLimiter {
 }
 
 /** The methods coatcheck calls on a limiter, for checking one passed in. */
-export const ATTEMPT_LIMITER_METHODS = ['retryAfter', 'hit', 'take', 'refund', 'reset'] as const;
+export const ATTEMPT_LIMITER_METHODS = ['retryAfter', 'take', 'refund', 'reset'] as const;
 
 export interface BackoffPolicy {
   /** Attempts allowed before any delay. */
@@ -47,7 +45,13 @@ interface Entry {
 }
 
 /** In-process limiter with a bounded number of keys (oldest forgotten first). */
-export function createMemoryLimiter(policy: BackoffPolicy, options: { maxKeys?: number } = {}): AttemptLimiter {
+/** The in-process limiter, which can also record an attempt outright (for seeding and tests). */
+export interface MemoryLimiter extends AttemptLimiter {
+  /** Records one attempt against `key`, whether or not it would have had to wait. */
+  hit(key: string, now: number): Promise<void>;
+}
+
+export function createMemoryLimiter(policy: BackoffPolicy, options: { maxKeys?: number } = {}): MemoryLimiter {
   const maxKeys = options.maxKeys ?? 100_000;
   const entries = new Map<string, Entry>();
 
