@@ -16,6 +16,7 @@ type Listener = (detail: never) => void;
 
 /** The fraction of an access token's life after which it is renewed ahead of expiry. */
 const RENEW_AT = 0.8;
+const DEFAULT_REFRESH_TIMEOUT_MS = 8000;
 
 /**
  * A dependency-free browser client for coatcheck's auth routes.
@@ -31,6 +32,8 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   const base = `${origin}${(options.basePath ?? '/auth').replace(/\/+$/, '')}`;
   const send = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
   const key = `coatcheck:${base}`;
+  const refreshTimeout = options.refreshTimeout ?? DEFAULT_REFRESH_TIMEOUT_MS;
+  if (!(refreshTimeout > 0)) throw new RangeError('refreshTimeout must be a positive number of milliseconds.');
   const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(key) : null;
   const listeners = new Map<keyof AuthEventMap, Set<Listener>>();
 
@@ -94,18 +97,30 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     }
   }
 
-  /** One refresh: `true`, the 401's error (the login is gone), or a throw for anything transient. */
+  /**
+   * One refresh: `true`, the 401's error (the login is gone), or a throw for anything transient.
+   * A refresh that stalls is abandoned: it holds the cross-tab lock, and every tab's next refresh
+   * would wait behind it for as long as the connection hangs.
+   */
   async function requestToken(): Promise<true | AuthClientError> {
     const started = epoch;
-    const response = await request(`${base}/refresh`, { method: 'POST' });
-    if (response.status === 401) return readProblem(response);
-    if (!response.ok) throw await readProblem(response);
-    const body = (await response.json()) as { accessToken: string; expiresIn: number };
-    if (started === epoch) {
-      setToken(body.accessToken, body.expiresIn);
-      emit('refresh', { expiresIn: body.expiresIn });
+    const abandon = new AbortController();
+    const deadline = setTimeout(() => abandon.abort(), refreshTimeout);
+    try {
+      const response = await request(`${base}/refresh`, { method: 'POST', signal: abandon.signal });
+      if (response.status === 401) return await readProblem(response);
+      if (!response.ok) throw await readProblem(response);
+      const body = (await response.json().catch(() => {
+        throw new AuthClientError('network_error', 0, 'The refresh did not complete.');
+      })) as { accessToken: string; expiresIn: number };
+      if (started === epoch) {
+        setToken(body.accessToken, body.expiresIn);
+        emit('refresh', { expiresIn: body.expiresIn });
+      }
+      return true;
+    } finally {
+      clearTimeout(deadline);
     }
-    return true;
   }
 
   /**

@@ -55,6 +55,12 @@ export interface AuthClientOptions {
   basePath?: string;
   /** The `fetch` to send requests with. Default: the page's own. */
   fetch?: typeof fetch;
+  /**
+   * Milliseconds a refresh may take before it is abandoned as a `network_error` (the login stays;
+   * the next call tries again). Default 8000: below the server's default grace window (10 s), so
+   * that a retry of a refresh the server did answer still gets the same successor.
+   */
+  refreshTimeout?: number;
 }
 
 export interface AuthClient {
