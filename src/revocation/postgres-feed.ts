@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { StoreUnavailableError } from '../core/errors.js';
+import { heartbeatInterval, startHeartbeat } from './heartbeat.js';
 import type { RevocationEvent, RevocationFeed, RevocationFeedHandlers } from './types.js';
 
 const CHANNEL = 'coatcheck_revocations';
@@ -40,9 +41,14 @@ export function createPostgresRevocationFeed(options: {
   connectionString: string;
   /** The schema of coatcheck's tables (validated by the store). */
   schema: string;
+  /** How often the LISTEN connection is pinged; unanswered this long, it is dropped and reopened. Default 5000. */
+  heartbeatMs?: number;
 }): RevocationFeed {
   const table = `"${options.schema}".revocation_events`;
+  const heartbeatMs = heartbeatInterval(options.heartbeatMs);
+  let heartbeat: { stop: () => void } | undefined;
   let listener: pg.Client | undefined;
+  let pinged: pg.Client | undefined;
   let closed = false;
   let reconnectTimer: NodeJS.Timeout | undefined;
 
@@ -58,16 +64,21 @@ export function createPostgresRevocationFeed(options: {
       const event = parse(message.payload);
       if (event) handlers.onEvent(event);
     });
-    client.on('end', () => {
-      if (listener !== client) return;
-      listener = undefined;
-      handlers.onDisconnected();
-      if (!closed) reconnectTimer = setTimeout(() => void reconnect(handlers, 1), 200);
-    });
+    client.on('end', () => abandon(client, handlers));
     await client.connect();
     await client.query(`LISTEN ${CHANNEL}`);
     listener = client;
     if (attempt > 0) handlers.onConnected();
+  }
+
+  /** The listener is gone (ended, or silent): strict routes close until a new one has caught up. */
+  function abandon(client: pg.Client, handlers: RevocationFeedHandlers): void {
+    if (listener !== client) return;
+    listener = undefined;
+    handlers.onDisconnected();
+    // With the heartbeat's query still waiting, pg destroys the socket rather than wait on it.
+    void client.end().catch(() => undefined);
+    if (!closed) reconnectTimer = setTimeout(() => void reconnect(handlers, 1), 200);
   }
 
   async function reconnect(handlers: RevocationFeedHandlers, attempt: number): Promise<void> {
@@ -117,9 +128,22 @@ export function createPostgresRevocationFeed(options: {
       } catch (error) {
         unavailable(error);
       }
+      heartbeat = startHeartbeat({
+        intervalMs: heartbeatMs,
+        // Between reconnects there is nobody to ask; the reconnect loop is already at work.
+        ping: async () => {
+          pinged = listener;
+          return pinged?.query('SELECT 1');
+        },
+        // The connection that failed to answer, not one that has replaced it since.
+        onSilent: () => {
+          if (pinged) abandon(pinged, handlers);
+        },
+      });
     },
     async close() {
       closed = true;
+      heartbeat?.stop();
       if (reconnectTimer) clearTimeout(reconnectTimer);
       await listener?.end().catch(() => undefined);
     },

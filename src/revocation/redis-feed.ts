@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { StoreUnavailableError } from '../core/errors.js';
+import { heartbeatInterval, startHeartbeat } from './heartbeat.js';
 import type { RevocationEvent, RevocationFeed, RevocationFeedHandlers } from './types.js';
 
 const CHANNEL = 'coatcheck:revocations';
@@ -22,8 +23,15 @@ const COMMAND_TIMEOUT_MS = 5_000;
  * Redis pub/sub for revocations. Events are also kept in a sorted set scored by expiry, so a
  * starting or reconnecting instance catches up with what it missed.
  */
-export function createRedisRevocationFeed(options: { url: string; keyPrefix?: string }): RevocationFeed {
+export function createRedisRevocationFeed(options: {
+  url: string;
+  keyPrefix?: string;
+  /** How often the subscription is pinged; unanswered this long, it is dropped and reopened. Default 5000. */
+  heartbeatMs?: number;
+}): RevocationFeed {
   const prefix = options.keyPrefix ?? '';
+  const heartbeatMs = heartbeatInterval(options.heartbeatMs);
+  let heartbeat: { stop: () => void } | undefined;
   const common = {
     connectTimeout: 2000,
     maxRetriesPerRequest: 1,
@@ -90,8 +98,20 @@ export function createRedisRevocationFeed(options: { url: string; keyPrefix?: st
       } catch (error) {
         unavailable(error);
       }
+      heartbeat = startHeartbeat({
+        intervalMs: heartbeatMs,
+        // Only a ready connection is asked: otherwise ioredis is reconnecting, and a ping would
+        // wait in its offline queue. While not ready the list is already closed.
+        ping: async () => (subscriber.status === 'ready' ? subscriber.ping() : undefined),
+        onSilent: () => {
+          // Closed at once; the 'close' that follows once the socket is gone changes nothing more.
+          handlers.onDisconnected();
+          subscriber.disconnect(true);
+        },
+      });
     },
     async close() {
+      heartbeat?.stop();
       subscriber.disconnect();
       commands.disconnect();
       return Promise.resolve();

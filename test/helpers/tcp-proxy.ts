@@ -12,13 +12,33 @@ export interface TcpProxy {
   cut(): Promise<void>;
   /** Accepts connections again. */
   restore(): Promise<void>;
+  /**
+   * A silent partition: open connections stay open but nothing crosses in either direction, and
+   * new ones are accepted and then hear nothing. What was sent waits, as in the network's buffers.
+   */
+  freeze(): void;
+  /** The partition heals: everything that waited is delivered, in order, and traffic flows again. */
+  thaw(): void;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
+  const pairs = new Set<[Socket, Socket]>();
   let server: Server | undefined;
   let port = 0;
+  let frozen = false;
+
+  const join = ([client, upstream]: [Socket, Socket]): void => {
+    client.pipe(upstream);
+    upstream.pipe(client);
+  };
+  const part = ([client, upstream]: [Socket, Socket]): void => {
+    client.unpipe(upstream);
+    upstream.unpipe(client);
+    client.pause();
+    upstream.pause();
+  };
 
   const listen = (): Promise<void> =>
     new Promise((resolve, reject) => {
@@ -29,9 +49,14 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
           socket.on('close', () => sockets.delete(socket));
           socket.on('error', () => undefined);
         }
-        client.pipe(upstream);
-        upstream.pipe(client);
-        client.on('close', () => upstream.destroy());
+        const pair: [Socket, Socket] = [client, upstream];
+        pairs.add(pair);
+        if (frozen) part(pair);
+        else join(pair);
+        client.on('close', () => {
+          upstream.destroy();
+          pairs.delete(pair);
+        });
         upstream.on('close', () => client.destroy());
       });
       next.once('error', reject);
@@ -56,6 +81,14 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       if (closing) await new Promise((resolve) => closing.close(resolve));
     },
     restore: listen,
+    freeze() {
+      frozen = true;
+      for (const pair of pairs) part(pair);
+    },
+    thaw() {
+      frozen = false;
+      for (const pair of pairs) join(pair);
+    },
     async close() {
       for (const socket of sockets) socket.destroy();
       if (server) await new Promise((resolve) => server!.close(resolve));
