@@ -42,6 +42,36 @@ describe('COATCHECK_TRUST_PROXY', () => {
       expect(() => readConfig({ COATCHECK_TRUST_PROXY: value })).toThrow(ConfigError);
     },
   );
+
+  // Every IPv4 client, through IPv4-mapped IPv6 or two halves; every IPv6 client in a few ranges.
+  it.each([
+    '::ffff:0:0/96',
+    '::/1',
+    '0.0.0.0/1, 128.0.0.0/1',
+    'loopback, ::ffff:0.0.0.0/96',
+    '::/1, 8000::/1',
+    '2000::/4',
+  ])('refuses %j, which trusts a whole address family', (value) => {
+    expect(() => readConfig({ COATCHECK_TRUST_PROXY: value })).toThrow(/trusting every X-Forwarded-For/);
+  });
+
+  it.each([
+    ['foo', /COATCHECK_TRUST_PROXY: invalid IP address: foo/],
+    ['10.0.0.0/33', /COATCHECK_TRUST_PROXY: invalid range on address: 10.0.0.0\/33/],
+  ])('refuses the unreadable %j as a ConfigError naming the variable', (value, message) => {
+    expect(() => readConfig({ COATCHECK_TRUST_PROXY: value })).toThrow(ConfigError);
+    expect(() => readConfig({ COATCHECK_TRUST_PROXY: value })).toThrow(message);
+  });
+
+  it('accepts real proxy lists, wide ones included', () => {
+    const lists = [
+      'loopback, linklocal, uniquelocal',
+      '10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16',
+      '0.0.0.0/2',
+      '2001:db8::/32, 2600::/12',
+    ];
+    for (const value of lists) expect(readConfig({ COATCHECK_TRUST_PROXY: value }).trustProxy).toBe(value);
+  });
 });
 
 describe('revocationFeedPrefix', () => {
