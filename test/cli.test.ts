@@ -56,6 +56,14 @@ describe('coatcheck users', () => {
     const badEnv = coatcheck(['users', 'list'], { env: { PORT: 'eighty' } });
     expect([badEnv.status, badEnv.stderr]).toEqual([1, 'coatcheck: PORT must be a whole number from 0 to 65535\n']);
   });
+
+  it('warns about a misspelt COATCHECK_ setting, naming the one it most likely meant, and goes on', () => {
+    const typo = coatcheck(['users', 'list', '--json'], { env: { COATCHECK_TRUST_PROXIES: '1' } });
+    expect(typo.status).toBe(0);
+    expect(typo.stderr).toBe(
+      'coatcheck: warning: COATCHECK_TRUST_PROXIES is not a coatcheck setting and is ignored (did you mean COATCHECK_TRUST_PROXY?)\n',
+    );
+  });
 });
 
 describe('coatcheck serve', () => {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { ConfigError, readConfig } from '../server/config.js';
+import { unknownVariableWarnings } from '../server/unknown-variables.js';
 import { runServe } from './serve-command.js';
 import { runUsers } from './users-command.js';
 import { runKeys } from './keys-command.js';
@@ -42,6 +43,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (command === 'decode') return runDecode(rest);
   const config = readConfig();
+  for (const warning of unknownVariableWarnings(process.env)) process.stderr.write(`coatcheck: warning: ${warning}\n`);
   switch (command) {
     case 'serve':
       parseArgs({ args: rest, options: {}, strict: true });
