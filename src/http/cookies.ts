@@ -40,12 +40,28 @@ export function cookieValues(header: string | null | undefined, name: string): s
 function pairOf(part: string): { name: string; value: string } | null {
   const eq = part.indexOf('=');
   if (eq === -1) return null;
-  const name = part.slice(0, eq).trim();
+  const name = trimSpaceAndTab(part.slice(0, eq));
   if (name === '') return null;
-  let value = part.slice(eq + 1).trim();
+  let value = trimSpaceAndTab(part.slice(eq + 1));
   if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
   return { name, value };
 }
+
+/**
+ * Strips only the header's own whitespace, SP and HTAB (RFC 6265). `String.prototype.trim` also
+ * strips U+00A0, which is how Node reads a raw 0xA0 byte: a cookie a sibling subdomain planted as
+ * `\xA0__Host-coatcheck.sid` (no `__Host-` prefix to the browser, so no protection) would be read
+ * as the real one.
+ */
+function trimSpaceAndTab(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && isSpaceOrTab(text.charCodeAt(start))) start += 1;
+  while (end > start && isSpaceOrTab(text.charCodeAt(end - 1))) end -= 1;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
+}
+
+const isSpaceOrTab = (code: number): boolean => code === 0x20 || code === 0x09;
 
 export interface CookieAttributes {
   path: string;

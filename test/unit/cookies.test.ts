@@ -59,6 +59,19 @@ describe('parseCookieHeader', () => {
     ]);
   });
 
+  // A sibling subdomain can plant any cookie name without the prefix's protection; only the
+  // header's own whitespace may be stripped to find the real one.
+  it.each(['\u00a0', '\u2028', '\u3000', '\ufeff', '\u000b', '\u000c'])(
+    'does not strip %j from a name or a value: only spaces and tabs are whitespace in a cookie header',
+    (space) => {
+      const header = `${space}__Host-coatcheck.sid=tossed; real=a${space}`;
+      expect(cookieValues(header, '__Host-coatcheck.sid')).toEqual([]);
+      expect(parseCookieHeader(header).get(`${space}__Host-coatcheck.sid`)).toEqual(['tossed']);
+      expect(parseCookieHeader(header).get('real')).toEqual([`a${space}`]);
+      expect(cookieValues(` \t__Host-coatcheck.sid \t= ok\t `, '__Host-coatcheck.sid')).toEqual(['ok']);
+    },
+  );
+
   it('keeps "=" inside a value', () => {
     expect(parseCookieHeader('t=abc==; u=a=b').get('t')).toEqual(['abc==']);
     expect(parseCookieHeader('u=a=b').get('u')).toEqual(['a=b']);
