@@ -99,7 +99,27 @@ export async function toWebRequest(
       if (truncated) headers.delete('content-length');
     }
   }
-  return { request: new Request(new URL(req.originalUrl, origin), init), bodyLeftUnread };
+  return { request: new Request(onOrigin(req.originalUrl, origin), init), bodyLeftUnread };
+}
+
+/**
+ * The request's path and query on the configured origin, whatever form its target took. Resolving
+ * the raw target against the origin would let an absolute-form target (`GET http://x@evil/auth/me`,
+ * which Express routes by its path) or a path starting `//` choose the host, or throw on a bad
+ * port or on credentials: a 500 instead of an answer.
+ */
+function onOrigin(target: string, origin: string): URL {
+  let pathAndQuery = target;
+  if (!target.startsWith('/')) {
+    const authority = target.indexOf('://');
+    const path = authority === -1 ? -1 : target.indexOf('/', authority + 3);
+    pathAndQuery = path === -1 ? '/' : target.slice(path);
+  }
+  const url = new URL(origin);
+  const query = pathAndQuery.indexOf('?');
+  url.pathname = query === -1 ? pathAndQuery : pathAndQuery.slice(0, query);
+  if (query !== -1) url.search = pathAndQuery.slice(query);
+  return url;
 }
 
 /** Writes a Web `Response` to Express, keeping every `Set-Cookie`. */

@@ -140,6 +140,31 @@ describe('the server', () => {
     expect(cookies[0]).toMatch(/^__Host-coatcheck\.sid=.*; Path=\/;/);
   });
 
+  it('answers absolute-form request targets by their path on the configured origin, never a 500', async () => {
+    const { email, session } = await registerAndLogin(server);
+    const { request } = await import('node:http');
+    const url = new URL(server.url);
+    const get = (path: string, cookie?: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const headers = cookie ? { Cookie: `__Host-coatcheck.sid=${cookie}` } : {};
+        const req = request({ host: url.hostname, port: url.port, path, headers }, (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    // A port out of range and credentials in the authority made the bridge's URL throw: 500.
+    for (const target of ['http://a:99999/auth/me', 'https://x@y/auth/me', 'http://evil.example/auth/me?x=1']) {
+      const anonymous = await get(target);
+      expect([target, anonymous.status, JSON.parse(anonymous.body).code]).toEqual([target, 401, 'unauthenticated']);
+      const signedIn = await get(target, session);
+      expect([target, signedIn.status]).toEqual([target, 200]);
+      expect(JSON.parse(signedIn.body).user.email).toBe(email);
+    }
+  });
+
   it('answers methods a Web Request cannot carry (TRACE) with 405, never a 500 or a stack trace', async () => {
     const { request } = await import('node:http');
     const url = new URL(server.url);
