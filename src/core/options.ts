@@ -27,7 +27,10 @@ export interface AuthOptions {
     idleTtl?: number;
     /** Seconds after login at which a session ends whatever happens. Default 7 days. */
     absoluteTtl?: number;
-    /** Activity is written at most once per this many seconds per session. Default 60. */
+    /**
+     * Activity is written at most once per this many seconds per session, so the idle deadline
+     * moves in steps of it. Default a quarter of `idleTtl`, at most 60; must be shorter than `idleTtl`.
+     */
     touchInterval?: number;
   };
   /**
@@ -119,7 +122,15 @@ export function resolveOptions(options: AuthOptions): ResolvedOptions {
   }
   const idleTtlMs = positiveSeconds(options.session?.idleTtl, 24 * 60 * 60, 'session.idleTtl');
   const absoluteTtlMs = positiveSeconds(options.session?.absoluteTtl, 7 * 24 * 60 * 60, 'session.absoluteTtl');
-  const touchIntervalMs = positiveSeconds(options.session?.touchInterval, 60, 'session.touchInterval');
+  // The idle deadline moves only on a touch: a touch interval as long as the idle timeout would
+  // end a busy session at the timeout as if it were idle. By default a quarter of it, at most 60 s.
+  const touchIntervalMs =
+    options.session?.touchInterval === undefined
+      ? Math.min(60_000, Math.floor(idleTtlMs / 4))
+      : positiveSeconds(options.session.touchInterval, 60, 'session.touchInterval');
+  if (touchIntervalMs >= idleTtlMs) {
+    throw new TypeError('coatcheck: session.touchInterval must be shorter than session.idleTtl');
+  }
   const allowedOrigins = new Set([origin.origin]);
   for (const extra of options.allowedOrigins ?? []) allowedOrigins.add(parseOrigin(extra, 'allowedOrigins[]').origin);
   const purgeInterval = options.purgeInterval ?? 600;

@@ -105,6 +105,22 @@ describe('session lifetime (injected clock)', () => {
     expect((await server.store.sessions.findById(id))!.lastSeenAt).toBe(first + 61_000);
   });
 
+  it('keeps a busy session alive under the shortest idle timeout serve accepts (60 s)', async () => {
+    // With a touch only every 60 s, the idle deadline never moved before the session ended at it.
+    const short = await startTestServer({ env: { COATCHECK_SESSION_IDLE_TTL: '60' } });
+    try {
+      const { session } = await registerAndLogin(short);
+      for (let second = 10; second <= 180; second += 10) {
+        short.clock.advance(10_000);
+        expect([second, (await call(short, 'GET', '/auth/me', { session })).status]).toEqual([second, 200]);
+      }
+      short.clock.advance(60_000);
+      expect((await call(short, 'GET', '/auth/me', { session })).status).toBe(401);
+    } finally {
+      await short.stop();
+    }
+  });
+
   it('purges expired sessions from the store', async () => {
     const { login } = await registerAndLogin(server);
     server.clock.advance(25 * HOUR);

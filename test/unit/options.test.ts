@@ -81,6 +81,9 @@ describe('resolveOptions', () => {
     expect(resolved.idleTtlMs).toBe(1_800_000);
     expect(resolved.absoluteTtlMs).toBe(86_400_000);
     expect(resolved.touchIntervalMs).toBe(30_000);
+    // Unset, a short idle timeout gets a touch interval of a quarter of it, so activity extends it.
+    const short = resolveOptions(options({ session: { idleTtl: 60 }, purgeInterval: 0 }));
+    expect(short.touchIntervalMs).toBe(15_000);
     expect(resolved.purgeIntervalMs).toBe(0);
   });
 
@@ -116,6 +119,10 @@ describe('resolveOptions', () => {
       ['a NaN absoluteTtl', () => resolveOptions(options({ session: { absoluteTtl: Number.NaN } }))],
       ['an infinite idleTtl', () => resolveOptions(options({ session: { idleTtl: Number.POSITIVE_INFINITY } }))],
       ['a negative touchInterval', () => resolveOptions(options({ session: { touchInterval: -60 } }))],
+      [
+        'a touchInterval as long as idleTtl',
+        () => resolveOptions(options({ session: { idleTtl: 60, touchInterval: 60 } })),
+      ],
       ['a negative purgeInterval', () => resolveOptions(options({ purgeInterval: -1 }))],
     ])('for %s', (_label, run) => {
       expect(run).toThrow(TypeError);
