@@ -15,7 +15,7 @@ export interface TokenOptions {
   accessTokenTtl?: number;
   /** An access token cannot be revoked on stateless routes: lifetimes over 15 minutes need this opt-in. */
   dangerouslyAllowLongAccessTokens?: boolean;
-  /** Seconds in which a rotated refresh token may be presented again (two tabs at once). Default 10. */
+  /** Seconds in which a rotated refresh token may be presented again (two tabs at once). Default 10, at most 300. */
   refreshGrace?: number;
   /** Seconds without a refresh after which a refresh family ends. Default 7 days. */
   refreshIdleTtl?: number;
@@ -41,12 +41,21 @@ export interface ResolvedTokenOptions {
 export const MIN_SECRET_BYTES = 32;
 const MAX_SAFE_ACCESS_TTL = 15 * 60;
 
-function seconds(value: number | undefined, fallback: number, name: string, min = 1): number {
+function seconds(value: number | undefined, fallback: number, name: string, min = 1, max = Infinity): number {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min)
-    throw new TypeError(`coatcheck: tokens.${name} must be a whole number of seconds >= ${min}`);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    const range = max === Infinity ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new TypeError(`coatcheck: tokens.${name} must be a whole number of seconds ${range}`);
+  }
   return value;
 }
+
+/**
+ * Inside the grace window a rotated refresh token still gets its successor, so reuse goes unseen:
+ * a window as long as the time between refreshes would hide theft for good. Five minutes, as
+ * `coatcheck serve` allows, covers any honest duplicate (two tabs, a retried request).
+ */
+const MAX_REFRESH_GRACE = 300;
 
 export function resolveTokenOptions(options: TokenOptions, origin: string): ResolvedTokenOptions {
   if (options.secret === undefined || options.secret === '') {
@@ -67,6 +76,8 @@ export function resolveTokenOptions(options: TokenOptions, origin: string): Reso
       'coatcheck: tokens.accessTokenTtl over 900 s (15 minutes) needs tokens.dangerouslyAllowLongAccessTokens: revoked sessions keep working on stateless routes until their tokens expire',
     );
   }
+  const refreshIdleTtlMs = seconds(options.refreshIdleTtl, 7 * 24 * 3600, 'refreshIdleTtl') * 1000;
+  const refreshAbsoluteTtlMs = seconds(options.refreshAbsoluteTtl, 30 * 24 * 3600, 'refreshAbsoluteTtl') * 1000;
   const issuer = options.issuer ?? origin;
   if (issuer.trim() === '') throw new TypeError('coatcheck: tokens.issuer must not be empty');
   const audience = options.audience ?? issuer;
@@ -75,9 +86,9 @@ export function resolveTokenOptions(options: TokenOptions, origin: string): Reso
     secret: options.secret,
     algorithm,
     accessTokenTtlSeconds,
-    refreshGraceMs: seconds(options.refreshGrace, 10, 'refreshGrace', 0) * 1000,
-    refreshIdleTtlMs: seconds(options.refreshIdleTtl, 7 * 24 * 3600, 'refreshIdleTtl') * 1000,
-    refreshAbsoluteTtlMs: seconds(options.refreshAbsoluteTtl, 30 * 24 * 3600, 'refreshAbsoluteTtl') * 1000,
+    refreshGraceMs: seconds(options.refreshGrace, 10, 'refreshGrace', 0, MAX_REFRESH_GRACE) * 1000,
+    refreshIdleTtlMs,
+    refreshAbsoluteTtlMs,
     issuer,
     audience,
   };
