@@ -14,7 +14,7 @@ import { json, noContent, problem } from './respond.js';
 import { changePasswordBody, loginBody, parseBody, registerBody } from './schemas.js';
 import type { AuthCookie } from './session-cookie.js';
 import type { TokenService } from '../tokens/token-service.js';
-import { endTokenSessions, loginWithTokens, requireTokens } from './token-routes.js';
+import { endTokenSessions, loginWithTokens, requireTokens, verifiedBearer } from './token-routes.js';
 
 export interface RouteDeps {
   options: ResolvedOptions;
@@ -129,21 +129,30 @@ export const login: RouteHandler = async (input, deps) => {
 };
 
 export const logout: RouteHandler = async (input, deps) => {
-  // Even without any cookie, a cross-site page must not get a response that clears the visitor's
-  // cookies (a cross-site form sends none, yet its Set-Cookie would apply). Bearer logouts are exempt.
-  if (!/^bearer\s/i.test(input.request.headers.get('authorization') ?? '')) {
-    if (!passesCsrfCheck(header(input.request), deps.options.allowedOrigins, { requireHeader: false })) {
+  // A valid access token proves the request is no forgery (no cross-site page can have one): the
+  // cookies it carries are then ended whatever its Origin. Without one, every refusal comes before
+  // anything is ended.
+  const bearer = await verifiedBearer(input, deps);
+  if (!bearer) {
+    // Even without any cookie, a cross-site page must not get a response that clears the visitor's
+    // cookies (a cross-site form sends none, yet its Set-Cookie would apply). Bearer logouts are exempt.
+    const sentBearer = /^bearer\s/i.test(input.request.headers.get('authorization') ?? '');
+    if (!sentBearer && !passesCsrfCheck(header(input.request), deps.options.allowedOrigins, { requireHeader: false })) {
       return problem('csrf_rejected');
     }
   }
-  const refused = await endTokenSessions(input, deps);
-  if (refused) return refused;
   const values = cookieValues(input.request.headers.get('cookie'), deps.cookie.name);
-  if (values.length > 0) {
-    if (!passesCsrfCheck(header(input.request), deps.options.allowedOrigins, { requireHeader: true })) {
-      return problem('csrf_rejected');
-    }
-    if (values.length > 1) return problem('ambiguous_credentials');
+  if (
+    values.length > 0 &&
+    !bearer &&
+    !passesCsrfCheck(header(input.request), deps.options.allowedOrigins, { requireHeader: true })
+  ) {
+    return problem('csrf_rejected');
+  }
+  if (values.length > 1) return problem('ambiguous_credentials');
+  const refused = await endTokenSessions(input, deps, bearer);
+  if (refused) return refused;
+  if (values.length === 1) {
     const ended = await deps.sessions.endBySecret(values[0]!);
     if (ended) deps.options.logger.info({ event: 'logout', userId: ended.userId }, 'logged out');
   }

@@ -3,6 +3,7 @@ import { toPublicUser } from '../core/user.js';
 import type { UserRecord } from '../store/types.js';
 import { familyExpiresAt } from '../tokens/refresh-tokens.js';
 import type { TokenService } from '../tokens/token-service.js';
+import type { AccessTokenClaims } from '../tokens/access-tokens.js';
 import { hasBody, readJsonObject } from './body.js';
 import { cookieValues } from './cookies.js';
 import { passesCsrfCheck } from './csrf.js';
@@ -66,13 +67,15 @@ export async function loginWithTokens(
 async function readRefreshToken(
   input: RouteInput,
   deps: RouteDeps,
-  { bodyMayBeAnything = false }: { bodyMayBeAnything?: boolean } = {},
+  { bodyMayBeAnything = false, provenByBearer = false }: { bodyMayBeAnything?: boolean; provenByBearer?: boolean } = {},
 ): Promise<{ token: string; via: 'cookie' | 'body' } | Response | null> {
   const cookies = cookieValues(input.request.headers.get('cookie'), deps.refreshCookie.name);
   if (cookies.length > 1) return problem('ambiguous_credentials');
   if (cookies.length === 1) {
-    // The cookie is sent by the browser on its own, so the CSRF rule applies as to any cookie.
+    // The cookie is sent by the browser on its own, so the CSRF rule applies as to any cookie,
+    // unless the request also carries a valid access token, which no forging page can have.
     if (
+      !provenByBearer &&
       !passesCsrfCheck((name) => input.request.headers.get(name), deps.options.allowedOrigins, { requireHeader: true })
     ) {
       return problem('csrf_rejected');
@@ -137,26 +140,33 @@ export const refresh: RouteHandler = async (input, deps) => {
   return json(200, body, { 'Set-Cookie': deps.refreshCookie.set(outcome.token, family.absoluteExpiresAt, now) });
 };
 
+/** The claims of the request's bearer token when it verifies, else `null` (no tokens, none sent, invalid). */
+export async function verifiedBearer(input: RouteInput, deps: RouteDeps): Promise<AccessTokenClaims | null> {
+  const tokens = deps.tokens;
+  const authorization = input.request.headers.get('authorization');
+  const bearer = authorization ? /^bearer +(\S+)$/i.exec(authorization)?.[1] : undefined;
+  if (!tokens || !bearer) return null;
+  await tokens.ready();
+  return tokens.access.verify(bearer);
+}
+
 /**
- * Ends the sessions named by a bearer token and a refresh token (cookie or body), for logout.
- * Returns a refusal, or `null` when done.
+ * Ends the sessions named by a verified bearer token and a refresh token (cookie or body), for
+ * logout. Returns a refusal, before anything is ended, or `null` when done.
  */
-export async function endTokenSessions(input: RouteInput, deps: RouteDeps): Promise<Response | null> {
+export async function endTokenSessions(
+  input: RouteInput,
+  deps: RouteDeps,
+  bearer: AccessTokenClaims | null,
+): Promise<Response | null> {
   const tokens = deps.tokens;
   if (!tokens) return null;
   await tokens.ready();
   const ended = new Set<string>();
-  const authorization = input.request.headers.get('authorization');
-  const bearer = authorization ? /^bearer +(\S+)$/i.exec(authorization)?.[1] : undefined;
-  if (bearer) {
-    const claims = await tokens.access.verify(bearer);
-    if (claims) ended.add(claims.sid);
-  }
-  const presented = await readRefreshToken(input, deps, { bodyMayBeAnything: true });
-  if (presented instanceof Response) {
-    // A bearer-authenticated logout is not subject to CSRF; the cookie then only adds what it names.
-    if (!bearer || presented.status !== 403) return presented;
-  } else if (presented) {
+  if (bearer) ended.add(bearer.sid);
+  const presented = await readRefreshToken(input, deps, { bodyMayBeAnything: true, provenByBearer: bearer !== null });
+  if (presented instanceof Response) return presented;
+  if (presented) {
     const family = await tokens.refresh.lookup(presented.token);
     if (family) ended.add(family.sessionId);
   }

@@ -229,6 +229,32 @@ describe('logout and revocation in token mode', () => {
     expect((await call(server, 'POST', '/auth/logout', { headers: bearer(login.accessToken) })).status).toBe(204);
   });
 
+  // A request with neither Origin nor Sec-Fetch-Site (a client with a cookie jar): before, any
+  // Authorization header made the cookie's CSRF refusal silent, and a 204 that cleared the cookie
+  // left its family alive on the server.
+  it('logout with a verified bearer also ends the cookie it carries, whatever its CSRF headers', async () => {
+    const login = await loginWithTokens(server, 'token');
+    const other = await loginWithTokens(server, 'token');
+    const reply = await call(server, 'POST', '/auth/logout', {
+      headers: { ...bearer(other.accessToken), Cookie: `${REFRESH_COOKIE}=${login.refreshToken}` },
+      origin: null,
+    });
+    expect(reply.status).toBe(204);
+    expect((await refreshWithCookie(login.refreshToken, { Origin: ORIGIN })).body.code).toBe('invalid_refresh_token');
+    expect((await call(server, 'GET', '/auth/me', { headers: bearer(other.accessToken) })).status).toBe(401);
+  });
+
+  it('logout with a bearer that does not verify is no proof against CSRF: 403, and the cookie lives on', async () => {
+    const login = await loginWithTokens(server, 'token');
+    const reply = await call(server, 'POST', '/auth/logout', {
+      headers: { ...bearer('not.a.token'), Cookie: `${REFRESH_COOKIE}=${login.refreshToken}` },
+      origin: null,
+    });
+    expect([reply.status, reply.body.code]).toEqual([403, 'csrf_rejected']);
+    expect(reply.cookies).toEqual([]);
+    expect((await refreshWithCookie(login.refreshToken, { Origin: ORIGIN })).status).toBe(200);
+  });
+
   it('native logout with the refresh token in the body revokes it', async () => {
     const login = await loginWithTokens(server, 'native');
     expect(
