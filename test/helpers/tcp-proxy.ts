@@ -19,6 +19,13 @@ export interface TcpProxy {
   freeze(): void;
   /** The partition heals: everything that waited is delivered, in order, and traffic flows again. */
   thaw(): void;
+  /**
+   * Once: after the client sends bytes containing `marker`, the server's next reply on that
+   * connection is dropped. The command ran; its client never hears so. `reset` then resets the
+   * connection (the client learns at once); otherwise the connection goes silent for good (the
+   * client learns only from its own timeout).
+   */
+  loseReplyTo(marker: string, options: { reset: boolean }): void;
   close(): Promise<void>;
 }
 
@@ -28,6 +35,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   let server: Server | undefined;
   let port = 0;
   let frozen = false;
+  let replyToLose: { marker: string; reset: boolean } | undefined;
 
   const join = ([client, upstream]: [Socket, Socket]): void => {
     client.pipe(upstream);
@@ -53,6 +61,18 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         pairs.add(pair);
         if (frozen) part(pair);
         else join(pair);
+        client.on('data', (chunk: Buffer) => {
+          if (replyToLose === undefined || !chunk.includes(replyToLose.marker)) return;
+          const { reset } = replyToLose;
+          replyToLose = undefined;
+          upstream.unpipe(client);
+          if (!reset) return; // unpiped, the upstream is paused: nothing more reaches the client
+          upstream.once('data', () => {
+            client.resetAndDestroy();
+            upstream.destroy();
+          });
+          upstream.resume();
+        });
         client.on('close', () => {
           upstream.destroy();
           pairs.delete(pair);
@@ -88,6 +108,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     thaw() {
       frozen = false;
       for (const pair of pairs) join(pair);
+    },
+    loseReplyTo(marker, options) {
+      replyToLose = { marker, ...options };
     },
     async close() {
       for (const socket of sockets) socket.destroy();

@@ -82,6 +82,12 @@ export function createRedisRefreshFamilyStore(context: RedisContext): RefreshFam
           if (id !== familyId || currentHash !== expectedCurrentHash) return false;
           throw callerBug('This token hash is already indexed');
         }
+        /** Deletes the new hash's index unless the family moved to that hash; whether it deleted. */
+        const dropIndexUnlessSwapped = async (): Promise<boolean> => {
+          if ((await redis.hget(family, 'ch')) === next.currentHash) return false;
+          await redis.del(tokenIndex);
+          return true;
+        };
         const swapped = await runScript(
           redis,
           rotateScript,
@@ -96,12 +102,14 @@ export function createRedisRefreshFamilyStore(context: RedisContext): RefreshFam
             ...rotationFields(next),
           ],
         ).catch(async (error: unknown) => {
-          await bestEffort([redis.del(tokenIndex)]);
+          // The script may have run with only its reply lost: the index goes only if it did not.
+          await bestEffort([dropIndexUnlessSwapped()]);
           throw error;
         });
         if (swapped === 1) return true;
-        await bestEffort([redis.del(tokenIndex)]);
-        return false;
+        // 0 from a script resent after a lost reply means its first run did the swap: our hash is
+        // random, so a family holding it was moved by us. Anything else lost the race.
+        return !(await dropIndexUnlessSwapped());
       }),
   };
 }
