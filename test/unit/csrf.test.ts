@@ -25,6 +25,8 @@ describe('passesCsrfCheck', () => {
     ['Origin foreign without requireHeader', { origin: 'https://evil.example' }, false, false],
     ['Origin null', { origin: 'null' }, true, false],
     ['Origin null without requireHeader', { origin: 'null' }, false, false],
+    // A form on a page served with Referrer-Policy: no-referrer (docs/api.md): refused all the same.
+    ['Origin null from a same-origin form', { origin: 'null', 'sec-fetch-site': 'same-origin' }, false, false],
     ['Origin with another scheme', { origin: 'http://app.example.com' }, true, false],
     ['Origin with another port', { origin: 'https://app.example.com:8443' }, true, false],
     ['Origin with a trailing slash', { origin: `${ORIGIN}/` }, true, false],
