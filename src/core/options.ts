@@ -104,6 +104,10 @@ function parseOrigin(value: string, name: string): URL {
 export function resolveOptions(options: AuthOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError('coatcheck: options are required');
   if (!options.store) throw new TypeError('coatcheck: a store is required');
+  if (typeof (options.store as { then?: unknown }).then === 'function') {
+    // createPostgresStore is async: without its await the store is a Promise, and fails later.
+    throw new TypeError('coatcheck: the store is a Promise; await createPostgresStore(...) before createAuth');
+  }
   const origin = parseOrigin(options.origin, 'origin');
   const secure = isSecureOrigin(origin);
   if (!secure) {

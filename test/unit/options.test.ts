@@ -124,6 +124,10 @@ describe('resolveOptions', () => {
         () => resolveOptions(options({ session: { idleTtl: 60, touchInterval: 60 } })),
       ],
       ['a negative purgeInterval', () => resolveOptions(options({ purgeInterval: -1 }))],
+      [
+        'a store that is still a Promise (createPostgresStore without await)',
+        () => resolveOptions(options({ store: Promise.resolve(store) as unknown as Store })),
+      ],
     ])('for %s', (_label, run) => {
       expect(run).toThrow(TypeError);
     });
