@@ -149,6 +149,25 @@ describe('configuration errors', () => {
     ]);
   });
 
+  it('names the variables to set, not createAuth option names, when a setting is refused', () => {
+    const insecure = coatcheck(['serve'], { env: { PORT: '0', COATCHECK_ORIGIN: 'http://app.example.com' } });
+    expect([insecure.status, insecure.stderr]).toEqual([
+      1,
+      'coatcheck: COATCHECK_ORIGIN http://app.example.com is plain http on a non-loopback host; use https, or set COATCHECK_ALLOW_INSECURE_HTTP=1 for local development\n',
+    ]);
+    const long = coatcheck(['serve'], {
+      env: { PORT: '0', COATCHECK_ORIGIN: 'http://localhost:1', COATCHECK_ACCESS_TOKEN_TTL: '1000' },
+    });
+    expect(long.status).toBe(1);
+    expect(long.stderr).toMatch(
+      /^coatcheck: COATCHECK_ACCESS_TOKEN_TTL over 900 s .* needs COATCHECK_DANGEROUSLY_ALLOW_LONG_ACCESS_TOKENS=1/,
+    );
+    const origin = coatcheck(['serve'], { env: { PORT: '0', COATCHECK_ORIGIN: 'https://app.example.com/app' } });
+    expect(origin.stderr).toBe(
+      'coatcheck: COATCHECK_ORIGIN must be an origin (scheme, host and port only), such as https://app.example.com\n',
+    );
+  });
+
   it('a Redis key prefix with braces is refused before anything opens (they would change hash slots)', () => {
     const reply = coatcheck(['serve'], { env: { COATCHECK_REDIS_PREFIX: 'cc{tenant}' } });
     expect([reply.status, reply.stderr]).toEqual([

@@ -10,6 +10,7 @@ import type { Store } from '../store/types.js';
 import { createApp } from './app.js';
 import { ConfigError, type ServerConfig } from './config.js';
 import { openStores } from './open-stores.js';
+import { inServeTerms } from './option-names.js';
 import { loadSecret } from './secret.js';
 import type { TokenOptions } from '../tokens/options.js';
 
@@ -105,7 +106,7 @@ export async function startServer(
   } catch (error) {
     await feed?.close();
     await store.close();
-    throw error;
+    throw inServeTerms(error);
   }
   try {
     // Signing keys are loaded (or created, on first start) before the first request.

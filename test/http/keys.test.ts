@@ -159,7 +159,7 @@ describe('configuration', () => {
       COATCHECK_DATA_DIR: server.dataDir,
     });
     await expect(startServer(long, { logger: { info() {}, warn() {}, error() {} } })).rejects.toThrow(
-      /dangerouslyAllowLongAccessTokens/,
+      /COATCHECK_ACCESS_TOKEN_TTL over 900 s \(15 minutes\) needs COATCHECK_DANGEROUSLY_ALLOW_LONG_ACCESS_TOKENS=1/,
     );
     const allowed = await startTestServer({
       env: { COATCHECK_ACCESS_TOKEN_TTL: '3600', COATCHECK_DANGEROUSLY_ALLOW_LONG_ACCESS_TOKENS: '1' },
