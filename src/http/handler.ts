@@ -86,15 +86,25 @@ export function createHandler(deps: RouteDeps): {
     for (const route of AUTH_ROUTES) {
       const params = matchPattern(route.pattern, path);
       if (!params) continue;
-      if (route.method === request.method) {
-        return route.handler({ request, params, clientAddress: context.clientAddress ?? null }, deps);
+      // HEAD is GET without the body (RFC 9110): monitors and caches may ask it of any GET route.
+      const headOfGet = request.method === 'HEAD' && route.method === 'GET';
+      if (route.method === request.method || headOfGet) {
+        const response = await route.handler({ request, params, clientAddress: context.clientAddress ?? null }, deps);
+        return headOfGet ? withoutBody(response) : response;
       }
-      allowed.push(route.method);
+      allowed.push(...(route.method === 'GET' ? ['GET', 'HEAD'] : [route.method]));
     }
     if (allowed.length === 0) return problem('not_found');
     const response = problem('method_not_allowed');
     response.headers.set('Allow', allowed.join(', '));
     return response;
+  }
+
+  /** The answer to a HEAD: a GET's status and headers, its length, and no body. */
+  async function withoutBody(response: Response): Promise<Response> {
+    const headers = new Headers(response.headers);
+    headers.set('Content-Length', String((await response.arrayBuffer()).byteLength));
+    return new Response(null, { status: response.status, headers });
   }
 
   async function handle(request: Request, context: RequestContext = {}): Promise<Response> {

@@ -72,6 +72,23 @@ describe('GET /auth/me', () => {
   });
 });
 
+describe('HEAD of the GET routes', () => {
+  it('answers as GET would, headers and length, without the body; GET-only routes allow it', async () => {
+    const { session } = await registerAndLogin(server);
+    for (const path of ['/auth/me', '/auth/sessions']) {
+      const get = await call(server, 'GET', path, { session });
+      const head = await call(server, 'HEAD', path, { session });
+      expect([path, head.status, head.text]).toEqual([path, 200, '']);
+      expect(head.headers.get('content-length')).toBe(String(Buffer.byteLength(get.text)));
+      expect(head.headers.get('cache-control')).toBe(get.headers.get('cache-control'));
+    }
+    const anonymous = await call(server, 'HEAD', '/auth/me');
+    expect([anonymous.status, anonymous.headers.get('www-authenticate')]).toEqual([401, 'Bearer realm="coatcheck"']);
+    const post = await call(server, 'POST', '/auth/me', { session });
+    expect([post.status, post.headers.get('allow')]).toEqual([405, 'GET, HEAD']);
+  });
+});
+
 describe('session lifetime (injected clock)', () => {
   it('activity extends the idle deadline; 24 h of inactivity ends the session', async () => {
     const { session } = await registerAndLogin(server);
