@@ -108,6 +108,12 @@ export function createApp(options: {
     next();
   };
 
+  // Every /api answer is one user's data: no cache along the way may keep it.
+  app.use('/api', (_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+
   // Stateless on purpose (API.md): after logout an old access token still reads notes until it expires.
   app.get('/api/notes', requireAuth(auth), async (req, res) => {
     res.json({ notes: await notes.list(req.auth!.userId) });
@@ -149,6 +155,17 @@ export function createApp(options: {
     res.setHeader('Cache-Control', 'no-store');
     res.json({ cookies });
   });
+
+  // A known path with another method is 405 with what it allows, not the 404 of an unknown path.
+  const methodNotAllowed =
+    (allow: string): RequestHandler =>
+    (_req, res) => {
+      res.setHeader('Allow', allow);
+      sendProblem(res, 'method_not_allowed');
+    };
+  app.all('/api/notes', methodNotAllowed('GET, HEAD, POST'));
+  app.all('/api/admin/users', methodNotAllowed('GET, HEAD'));
+  app.all('/api/demo/cookies', methodNotAllowed('GET, HEAD'));
 
   app.use(express.static(PUBLIC_DIR, { index: 'index.html', dotfiles: 'ignore', redirect: false }));
   app.use('/client', express.static(CLIENT_DIR, { index: false, dotfiles: 'ignore', redirect: false }));

@@ -75,6 +75,31 @@ describe('demo API', () => {
   });
 });
 
+describe('demo API: caching and methods', () => {
+  it('marks every /api answer no-store, and answers a known path with another method 405 with Allow', async () => {
+    const { session } = await registerAndLogin(server);
+    for (const path of ['/api/notes', '/api/admin/users', '/api/demo/cookies']) {
+      const reply = await call(server, 'GET', path, { session });
+      expect([path, reply.headers.get('cache-control')]).toEqual([path, 'no-store']);
+    }
+    expect((await call(server, 'GET', '/api/notes')).headers.get('cache-control')).toBe('no-store');
+    for (const [method, path, allow] of [
+      ['DELETE', '/api/notes', 'GET, HEAD, POST'],
+      ['PUT', '/api/admin/users', 'GET, HEAD'],
+      ['POST', '/api/demo/cookies', 'GET, HEAD'],
+    ] as const) {
+      const reply = await call(server, method, path, { session });
+      expect([path, reply.status, reply.body.code, reply.headers.get('allow')]).toEqual([
+        path,
+        405,
+        'method_not_allowed',
+        allow,
+      ]);
+    }
+    expect((await call(server, 'GET', '/api/unknown', { session })).status).toBe(404);
+  });
+});
+
 describe('the server', () => {
   it('/healthz answers 200 {status: ok}', async () => {
     const reply = await call(server, 'GET', '/healthz');
