@@ -16,7 +16,8 @@ import { RevocationList } from './revocation/revocation-list.js';
 import { roleChangeEvent } from './revocation/role-change.js';
 import { createHandler, type RequestContext } from './http/handler.js';
 import { createSessionCookie, type AuthCookie } from './http/session-cookie.js';
-import type { UserRecord } from './store/types.js';
+import type { UserProfile } from './store/types.js';
+import { withoutPasswordHash } from './core/user.js';
 
 export interface Auth {
   readonly options: ResolvedOptions;
@@ -46,9 +47,15 @@ export interface Auth {
    * most requests cost no promise. May throw `StoreUnavailableError`; `authenticate` then decides.
    */
   authenticateKnown(request: RequestFacts, options?: { strict?: boolean }): AuthOutcome | undefined;
-  /** Creates a user (for operators: CLI, seeding, admin code). */
-  createUser(input: RegisterInput): Promise<UserRecord>;
-  /** Changes a user's role; takes effect on their next request, since every request reads the user. */
+  /**
+   * Creates a user (for operators: CLI, seeding, admin code). Answers the profile, never the
+   * password hash: app code that sends it on (`res.json(user)`) cannot leak it.
+   */
+  createUser(input: RegisterInput): Promise<UserProfile>;
+  /**
+   * Changes a user's role: cookie sessions and strict routes see it on the next request; a
+   * non-strict route goes by the access token's `role` claim until the token is renewed.
+   */
   setRole(userId: string, role: string): Promise<boolean>;
   /** Deletes expired records now (also done in the background every `purgeInterval`). */
   purgeExpired(): Promise<number>;
@@ -131,7 +138,7 @@ export function createAuth(options: AuthOptions): Auth {
     authenticate: (request, settings = {}) => authenticateRequest(request, deps, { strict: settings.strict ?? false }),
     authenticateKnown: (request, settings = {}) =>
       authenticateKnownRequest(request, deps, { strict: settings.strict ?? false }),
-    createUser: (input) => accounts.register(input),
+    createUser: async (input) => withoutPasswordHash(await accounts.register(input)),
     async setRole(userId, role) {
       const changed = await accounts.setRole(userId, role);
       if (changed && revocations && tokenOptions) {

@@ -92,6 +92,6 @@ export function describePasswordProblem(problem: PasswordProblem): string {
     case 'common':
       return 'This password is among the most common ones; choose another.';
     case 'same_as_email':
-      return 'The password must not be your email address.';
+      return 'The password must not be your email address or the part of it before the @.';
   }
 }

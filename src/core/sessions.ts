@@ -35,7 +35,7 @@ export class SessionManager {
    * client once and is never stored (the store keeps its SHA-256).
    */
   async create(
-    user: UserRecord,
+    user: Pick<UserRecord, 'id'>,
     client: ClientInfo,
     options: { method?: SessionMethod; idleTtlMs?: number; absoluteTtlMs?: number } = {},
   ): Promise<{ session: SessionRecord; secret: string | null }> {

@@ -28,7 +28,11 @@ afterEach(async () => {
   await auth.close();
 });
 
-const user = () => auth.createUser({ email: 'ann@example.com', password: 'a long passphrase' });
+/** A new user's full record, hash included, as the store keeps it (createUser answers the profile). */
+const user = async () => {
+  const { id } = await auth.createUser({ email: 'ann@example.com', password: 'a long passphrase' });
+  return (await store.users.findById(id))!;
+};
 
 describe('AccountManager', () => {
   it('normalises the email and refuses a second account for it', async () => {
@@ -101,6 +105,14 @@ describe.each([
     const valid = await auth.sessions.validate(secret!);
     expect(valid?.user.id).toBe(created.id);
     expect(valid?.session.ip).toBe('203.0.113.9');
+  });
+
+  it('createUser answers the profile, never the password hash', async () => {
+    const created = await auth.createUser({ email: 'bob@example.com', password: 'a long passphrase' });
+    const stored = (await store.users.findById(created.id))!;
+    const { passwordHash, ...profile } = stored;
+    expect(created).toStrictEqual(profile);
+    expect(JSON.stringify(created)).not.toContain(passwordHash);
   });
 
   it('hands out the user without the password hash, on either read path', async () => {
