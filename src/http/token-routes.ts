@@ -55,7 +55,9 @@ export async function loginWithTokens(
   if (mode === 'native') {
     return json(200, { ...body, refreshToken, refreshExpiresIn: Math.floor((familyExpiresAt(family) - now) / 1000) });
   }
-  return json(200, body, { 'Set-Cookie': deps.refreshCookie.set(refreshToken, family.absoluteExpiresAt, now) });
+  // Re-set at every refresh, so the cookie can end when the family would (idle or absolute), as
+  // native mode's refreshExpiresIn says; the session cookie, never re-set, must last to the absolute.
+  return json(200, body, { 'Set-Cookie': deps.refreshCookie.set(refreshToken, familyExpiresAt(family), now) });
 }
 
 /**
@@ -137,7 +139,7 @@ export const refresh: RouteHandler = async (input, deps) => {
       refreshExpiresIn: Math.floor((familyExpiresAt(family) - now) / 1000),
     });
   }
-  return json(200, body, { 'Set-Cookie': deps.refreshCookie.set(outcome.token, family.absoluteExpiresAt, now) });
+  return json(200, body, { 'Set-Cookie': deps.refreshCookie.set(outcome.token, familyExpiresAt(family), now) });
 };
 
 /** The claims of the request's bearer token when it verifies, else `null` (no tokens, none sent, invalid). */

@@ -29,7 +29,7 @@ describe('login in token and native modes', () => {
     expect(reply.body).toMatchObject({ tokenType: 'Bearer', expiresIn: 600 });
     expect(reply.cookies).toHaveLength(1);
     expect(reply.cookies[0]).toMatch(
-      /^__Secure-coatcheck\.rt=[A-Za-z0-9_-]{43}; Path=\/auth; Max-Age=2592000; HttpOnly; Secure; SameSite=Strict$/,
+      /^__Secure-coatcheck\.rt=[A-Za-z0-9_-]{43}; Path=\/auth; Max-Age=604800; HttpOnly; Secure; SameSite=Strict$/,
     );
   });
 
