@@ -51,6 +51,7 @@ describe('coatcheck keys', () => {
     }
   });
 
+  // Thirteen CLI processes one after another: about 10 s on an idle 2-core machine, over 20 s under load.
   it('refuses to serve under a secret that cannot unseal the keys still signing, until they are replaced on purpose', () => {
     const keysDir = mkdtempSync(join(tmpdir(), 'coatcheck-cli-keys-'));
     const newSecret = { COATCHECK_SECRET: 'the new secret, of at least thirty-two bytes' };
@@ -115,7 +116,7 @@ describe('coatcheck keys', () => {
     } finally {
       rmSync(keysDir, { recursive: true, force: true });
     }
-  });
+  }, 60_000);
 });
 
 /** The CLI on a pseudo-terminal (util-linux `script`), with `typed` typed into it. */
