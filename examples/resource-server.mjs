@@ -5,7 +5,7 @@
 //   curl -H "Authorization: Bearer $ACCESS_TOKEN" http://localhost:4000/api/whoami
 import { createServer } from 'node:http';
 import { pathToFileURL } from 'node:url';
-import { createRemoteVerifier } from 'coatcheck/verify';
+import { createRemoteVerifier, JwksUnavailableError } from 'coatcheck/verify';
 
 export function createResourceServer({
   issuer,
@@ -21,7 +21,24 @@ export function createResourceServer({
   });
   return createServer(async (req, res) => {
     const match = /^Bearer +(\S+)$/i.exec(req.headers.authorization ?? '');
-    const claims = match ? await verifier.verify(match[1]) : null;
+    let claims = null;
+    try {
+      claims = match ? await verifier.verify(match[1]) : null;
+    } catch (error) {
+      if (!(error instanceof JwksUnavailableError)) throw error;
+      // The issuer's keys cannot be fetched: an outage to report, not every user's token to refuse.
+      console.error(`resource server: ${error.message}`);
+      res.writeHead(503, { 'Content-Type': 'application/problem+json', 'Retry-After': '30' });
+      res.end(
+        JSON.stringify({
+          type: 'urn:coatcheck:error:jwks_unavailable',
+          title: 'The issuer cannot be reached to check the token',
+          status: 503,
+          code: 'jwks_unavailable',
+        }),
+      );
+      return;
+    }
     if (!claims) {
       res.writeHead(401, {
         'Content-Type': 'application/problem+json',

@@ -2,10 +2,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRemoteVerifier } from '../src/verify/index.js';
 import { ORIGIN, startTestServer, type TestServer } from './helpers/server.js';
 import { craftToken, currentSigningKey, claimsFor, loginWithTokens } from './helpers/tokens.js';
+import { refusingUrl } from './verify/jwks-server.js';
 
 let issuer: TestServer;
 let api: Server;
@@ -87,6 +88,24 @@ describe('examples/resource-server.mjs (coatcheck/verify against a live issuer)'
     ];
     const statuses = await Promise.all(refused.map(async (token) => (await whoami(token)).status));
     expect(statuses).toEqual([401, 401, 401, 401, 401]);
+  });
+
+  it('answers 503, not 401, while the JWKS cannot be fetched, and logs why', async () => {
+    const { createResourceServer } = await import('../examples/resource-server.mjs');
+    const cut = createResourceServer({ issuer: ORIGIN, jwksUrl: await refusingUrl() });
+    await new Promise<void>((resolve) => cut.listen(0, '127.0.0.1', resolve));
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const login = await loginWithTokens(issuer, 'native');
+      const reply = await fetch(`http://127.0.0.1:${(cut.address() as AddressInfo).port}/api/whoami`, {
+        headers: { Authorization: `Bearer ${login.accessToken}` },
+      });
+      expect([reply.status, (await reply.json()).code]).toEqual([503, 'jwks_unavailable']);
+      expect(logged).toHaveBeenCalledWith(expect.stringContaining('ECONNREFUSED'));
+    } finally {
+      logged.mockRestore();
+      await new Promise((resolve) => cut.close(resolve));
+    }
   });
 
   it('refuses a plain-http JWKS away from loopback unless told it is development', () => {
