@@ -3,12 +3,18 @@ import { isSecureOrigin } from '../core/secure-origin.js';
 import { hasDuplicateKeys } from '../tokens/duplicate-keys.js';
 import { reasonFromJoseError, type InvalidTokenReason } from './invalid-token-reason.js';
 import { JwksUnavailableError } from './jwks-unavailable-error.js';
+import { equivalentSpellings } from './internal/equivalent-spellings.js';
 import { asJwksUnavailable, fetchJwksResponse } from './internal/fetch-jwks.js';
 
 export interface RemoteVerifierOptions {
   /** The issuer's JWKS, e.g. `https://auth.example.com/.well-known/jwks.json`. */
   jwksUrl: string | URL;
+  /**
+   * The `iss` tokens must carry. An origin matches with or without its trailing slash
+   * (`https://auth.example.com/` is `https://auth.example.com`); anything else must match exactly.
+   */
   issuer: string;
+  /** The `aud` tokens must carry (a string, not an array); an origin as for `issuer`. */
   audience: string;
   /** Accepted algorithms; default the asymmetric ones coatcheck issues (never HS*: a verifier holds no secret). */
   algorithms?: string[];
@@ -93,6 +99,8 @@ export function createRemoteVerifier(options: RemoteVerifierOptions): RemoteVeri
   if (!(clockTolerance >= 0 && clockTolerance <= 30))
     throw new TypeError('coatcheck/verify: clockTolerance must be 0 to 30 seconds');
   if (!options.issuer || !options.audience) throw new TypeError('coatcheck/verify: issuer and audience are required');
+  const issuers = equivalentSpellings(options.issuer);
+  const audiences = equivalentSpellings(options.audience);
   const algorithms = options.algorithms ?? ['ES256', 'EdDSA', 'RS256'];
   if (algorithms.some((alg) => alg.toUpperCase().startsWith('HS') || alg.toLowerCase() === 'none')) {
     throw new TypeError('coatcheck/verify: a remote verifier only accepts asymmetric algorithms');
@@ -128,8 +136,8 @@ export function createRemoteVerifier(options: RemoteVerifierOptions): RemoteVeri
     try {
       const result = await jwtVerify(token, keyFor, {
         algorithms,
-        issuer: options.issuer,
-        audience: options.audience,
+        issuer: issuers,
+        audience: audiences,
         typ: 'at+jwt',
         clockTolerance,
         // Also refuses an `iat` in the future (beyond the tolerance).
@@ -140,7 +148,8 @@ export function createRemoteVerifier(options: RemoteVerifierOptions): RemoteVeri
       // As coatcheck's own verifier: our kid, our one audience as a string (jose accepts an
       // array containing it), and no lifetime longer than we issue.
       if (typeof result.protectedHeader.kid !== 'string') return refused('unknown_key');
-      if (result.payload.aud !== options.audience) return refused('audience_mismatch');
+      if (typeof result.payload.aud !== 'string' || !audiences.includes(result.payload.aud))
+        return refused('audience_mismatch');
       payload = result.payload;
     } catch (error) {
       // Fail closed either way; an outage is thrown so that it is not mistaken for a bad token.

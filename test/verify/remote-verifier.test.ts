@@ -92,3 +92,25 @@ describe('coatcheck/verify: verifyWithReason says why a token was refused', () =
     expect(await verifier.verifyWithReason(await jwks.sign())).toMatchObject({ valid: true, claims: { sub: 'usr_1' } });
   });
 });
+
+describe('coatcheck/verify: issuer and audience spelt as URLs', () => {
+  it('accepts an origin with its trailing slash (what new URL(origin).href gives)', async () => {
+    const slashed = new URL(ISSUER).href;
+    expect(slashed).toBe(`${ISSUER}/`);
+    const verifier = verifierFor({ issuer: slashed, audience: slashed });
+    expect(await verifier.verify(await jwks.sign())).toMatchObject({ iss: ISSUER });
+    // And the other way round: a server whose issuer has the slash, a verifier without it.
+    const issuedWithSlash = await jwks.sign({ iss: slashed, aud: slashed });
+    expect(await verifierFor().verify(issuedWithSlash)).toMatchObject({ iss: slashed });
+  });
+
+  it('still compares anything but a bare origin exactly', async () => {
+    const verifier = verifierFor({ issuer: `${ISSUER}/auth/`, audience: ISSUER });
+    expect(await verifier.verifyWithReason(await jwks.sign({ iss: `${ISSUER}/auth` }))).toEqual({
+      valid: false,
+      reason: 'issuer_mismatch',
+    });
+    const other = verifierFor({ issuer: 'http://localhost:3001/' });
+    expect(await other.verifyWithReason(await jwks.sign())).toEqual({ valid: false, reason: 'issuer_mismatch' });
+  });
+});
