@@ -40,9 +40,9 @@ describe('coatcheck/verify: a JWKS that cannot be fetched is an outage, not a ba
       jwks.answer = 'keys';
     }
     expect(messages).toEqual({
-      'error-500': 'The JWKS is unavailable: it answered HTTP 500',
-      html: 'The JWKS is unavailable: the response is not JSON',
-      'not-a-key-set': 'The JWKS is unavailable: the response is not a usable JWK Set',
+      'error-500': 'Could not fetch the JWKS: it answered HTTP 500',
+      html: 'Could not fetch the JWKS: the response is not JSON',
+      'not-a-key-set': 'Could not fetch the JWKS: the response is not a usable JWK Set',
     });
     expect(messages['error-500']).not.toContain(token);
   });

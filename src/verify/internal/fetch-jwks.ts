@@ -22,9 +22,12 @@ export async function fetchJwksResponse(url: string, init: RequestInit): Promise
 
 function describeFetchFailure(error: unknown): string {
   if (error instanceof Error && error.name === 'TimeoutError') return 'the request timed out';
-  // undici puts the socket's error (ECONNREFUSED, ENOTFOUND, ...) in `cause`.
-  const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
-  return typeof cause?.code === 'string' ? `the request failed (${cause.code})` : 'the request failed';
+  // undici puts the socket's error (ECONNREFUSED, ENOTFOUND, ...) in `cause`, or its own refusal
+  // without a code ("bad port": fetch will not connect to ports such as 1 or 25).
+  const cause = error instanceof Error ? error.cause : undefined;
+  if (!(cause instanceof Error)) return 'the request failed';
+  const code = (cause as { code?: unknown }).code;
+  return `the request failed (${typeof code === 'string' ? code : cause.message})`;
 }
 
 /**
