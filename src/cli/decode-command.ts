@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { decodeJwt, decodeProtectedHeader, type JWTPayload } from 'jose';
-import { createRemoteVerifier } from '../verify/index.js';
+import { createRemoteVerifier, JwksUnavailableError, type RemoteVerification } from '../verify/index.js';
+import { INVALID_TOKEN_MESSAGES } from './invalid-token-messages.js';
 
 const PERSONAL_CLAIMS = [
   'email',
@@ -38,7 +39,13 @@ export function tokenWarnings(header: Record<string, unknown>, payload: JWTPaylo
   return warnings;
 }
 
-/** `coatcheck decode <jwt> [--jwks URL --issuer I --audience A]`. */
+/** `decode`'s exit codes beyond 0; documented in main.ts's HELP. */
+export const DECODE_EXIT = { notValid: 1, jwksUnavailable: 3 } as const;
+
+/**
+ * `coatcheck decode <jwt> [--jwks URL --issuer I --audience A]`. Exits 0 (verified, or not asked
+ * to), 1 (not a JWT, or not valid) or 3 (the JWKS could not be fetched: the token was not checked).
+ */
 export async function runDecode(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -55,7 +62,7 @@ export async function runDecode(args: string[]): Promise<number> {
     payload = decodeJwt(token);
   } catch {
     process.stderr.write('coatcheck: not a JWT (three base64url parts with JSON header and payload)\n');
-    return 1;
+    return DECODE_EXIT.notValid;
   }
   const now = Date.now();
   const out = process.stdout;
@@ -73,12 +80,54 @@ export async function runDecode(args: string[]): Promise<number> {
     out.write('signature NOT verified (pass --jwks URL to verify)\n');
     return 0;
   }
+  // Without --issuer/--audience, the token's own iss and aud are what it is compared with.
   const issuer = values.issuer ?? (typeof payload.iss === 'string' ? payload.iss : '');
   const audience = values.audience ?? (typeof payload.aud === 'string' ? payload.aud : issuer);
+  const verification = issuer ? await verifyAgainst(values.jwks, token, issuer, audience) : 'no-issuer';
+  if (verification === 'jwks-unavailable') return DECODE_EXIT.jwksUnavailable;
+  if (verification === 'no-issuer') {
+    out.write(`NOT valid against ${values.jwks}: ${INVALID_TOKEN_MESSAGES.invalid_claims} (no iss; pass --issuer)\n`);
+    return DECODE_EXIT.notValid;
+  }
+  out.write(
+    verification.valid
+      ? `signature and claims verified against ${values.jwks}\n`
+      : `NOT valid against ${values.jwks}: ${INVALID_TOKEN_MESSAGES[verification.reason]} (${verification.reason})\n`,
+  );
+  const note = uncheckedClaimsNote(values);
+  if (note) out.write(`${note}\n`);
+  return verification.valid ? 0 : DECODE_EXIT.notValid;
+}
+
+/** Which of iss and aud were only compared with the token's own values, so not really checked. */
+function uncheckedClaimsNote(options: { issuer?: string | undefined; audience?: string | undefined }): string {
+  const unchecked = [
+    ...(options.issuer === undefined ? [{ claim: 'iss', option: '--issuer' }] : []),
+    ...(options.audience === undefined ? [{ claim: 'aud', option: '--audience' }] : []),
+  ];
+  if (unchecked.length === 0) return '';
+  const claims = unchecked.map((entry) => entry.claim).join(' and ');
+  const flags = unchecked.map((entry) => entry.option).join(' and ');
+  return `note: ${claims} NOT checked, only compared with the token's own (pass ${flags} to check)`;
+}
+
+/** Verifies with the JWKS; an outage is reported on stderr and is no verdict on the token. */
+async function verifyAgainst(
+  jwksUrl: string,
+  token: string,
+  issuer: string,
+  audience: string,
+): Promise<RemoteVerification | 'jwks-unavailable'> {
   // A diagnostic: a lifetime up to the longest a server can be configured for (24 h) still
   // verifies; the warnings above already point out one longer than 15 minutes.
-  const verifier = createRemoteVerifier({ jwksUrl: values.jwks, issuer, audience, maxTokenLifetime: 24 * 3600 });
-  const verified = await verifier.verify(token);
-  out.write(verified ? `signature and claims verified against ${values.jwks}\n` : `NOT valid against ${values.jwks}\n`);
-  return verified ? 0 : 1;
+  const verifier = createRemoteVerifier({ jwksUrl, issuer, audience, maxTokenLifetime: 24 * 3600 });
+  try {
+    return await verifier.verifyWithReason(token);
+  } catch (error) {
+    if (!(error instanceof JwksUnavailableError)) throw error;
+    process.stderr.write(
+      `coatcheck: could not fetch the JWKS at ${jwksUrl}: ${error.detail}; the token was NOT checked\n`,
+    );
+    return 'jwks-unavailable';
+  }
 }

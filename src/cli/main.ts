@@ -28,8 +28,14 @@ Usage:
                                           "replace" is typed (--yes where there is no terminal)
   coatcheck migrate                       bring the database (DATABASE_URL, or the SQLite file)
                                           to this version's schema
-  coatcheck decode <jwt> [--jwks URL]     show a token's header, payload, expiry and warnings;
-                                          verifies it only when --jwks is given
+  coatcheck decode <jwt> [--jwks URL [--issuer I] [--audience A]]
+                                          show a token's header, payload, expiry and warnings;
+                                          verifies it only when --jwks is given, against the
+                                          issuer I and audience A (without them, iss and aud are
+                                          only compared with the token's own: not checked);
+                                          exits 0 verified (or not asked to), 1 not a JWT or
+                                          not valid (the reason is printed), 3 the JWKS could
+                                          not be fetched, so the token was not checked
   coatcheck help                          this text
 
 Configuration is read from the environment (PORT, COATCHECK_DATA_DIR, COATCHECK_ORIGIN, ...);
