@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,6 +55,34 @@ describe('coatcheck users', () => {
     expect(unknown.stderr).not.toMatch(/\n\s+at /);
     const badEnv = coatcheck(['users', 'list'], { env: { PORT: 'eighty' } });
     expect([badEnv.status, badEnv.stderr]).toEqual([1, 'coatcheck: PORT must be a whole number from 0 to 65535\n']);
+  });
+
+  it('refuses to read a data directory or database that does not exist, and creates neither', () => {
+    const parent = mkdtempSync(join(tmpdir(), 'coatcheck-cli-missing-'));
+    try {
+      const missing = join(parent, 'mistyped');
+      for (const args of [
+        ['users', 'list'],
+        ['users', 'set-role', '--email', 'a@example.com', '--role', 'admin'],
+      ]) {
+        const refused = coatcheck(args, { env: { COATCHECK_DATA_DIR: missing } });
+        expect([refused.status, refused.stdout, refused.stderr]).toEqual([
+          1,
+          '',
+          `coatcheck: the data directory ${missing} does not exist (check COATCHECK_DATA_DIR); nothing was created\n`,
+        ]);
+      }
+      expect(existsSync(missing)).toBe(false);
+      // A directory that exists but holds no database: the same, and it stays empty.
+      const empty = coatcheck(['users', 'list'], { env: { COATCHECK_DATA_DIR: parent } });
+      expect([empty.status, empty.stderr]).toEqual([
+        1,
+        `coatcheck: ${join(parent, 'coatcheck.db')} does not exist (is COATCHECK_DATA_DIR the directory \`coatcheck serve\` uses?); nothing was created\n`,
+      ]);
+      expect(readdirSync(parent)).toEqual([]);
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
   });
 
   it('warns about a misspelt COATCHECK_ setting, naming the one it most likely meant, and goes on', () => {

@@ -23,7 +23,10 @@ export async function runUsers(config: ServerConfig, args: string[]): Promise<nu
     },
     strict: true,
   });
-  const { sql: store, postgres } = await openSqlStore(config);
+  if (sub !== 'add' && sub !== 'set-role' && sub !== 'list')
+    throw new TypeError('users needs one of: add, set-role, list');
+  // Only `add` may start a store: `list` reads, and `set-role` needs a user already there.
+  const { sql: store, postgres } = await openSqlStore(config, { existing: sub !== 'add' });
   const auth = createAuth({
     store,
     origin: config.origin,

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../core/clock.js';
 import { createPostgresRevocationFeed } from '../revocation/postgres-feed.js';
@@ -9,7 +9,7 @@ import { composeStore } from '../stores/compose.js';
 import { createPostgresStore, type PostgresStore } from '../stores/postgres/index.js';
 import { createRedisStores, DEFAULT_KEY_PREFIX } from '../stores/redis/index.js';
 import { createSqliteStore, type SqliteStore } from '../stores/sqlite/index.js';
-import type { ServerConfig } from './config.js';
+import { ConfigError, type ServerConfig } from './config.js';
 import { createPostgresNotes, createSqliteNotes, type NoteStore } from './notes.js';
 
 export interface OpenedStores {
@@ -39,19 +39,37 @@ export function openDataStore(dataDir: string, mmapBytes?: number): SqliteStore 
  * default; Postgres for everything with `DATABASE_URL`; sessions and refresh families in Redis
  * with `REDIS_URL` (users and keys stay in SQL).
  */
-/** The SQL store alone (users and signing keys): what the `users` and `keys` commands need. */
+/**
+ * The SQL store alone (users and signing keys): what the `users` and `keys` commands need.
+ * `existing`, for commands that only read, or change what must already be there: a data directory
+ * or SQLite file that does not exist is refused (`ConfigError`) instead of created, since a
+ * mistyped `COATCHECK_DATA_DIR` would otherwise be populated and answer "nothing"; nor is Postgres
+ * migrated (`COATCHECK_MIGRATE_ON_START`).
+ */
 export async function openSqlStore(
   config: ServerConfig,
+  { existing = false }: { existing?: boolean } = {},
 ): Promise<{ sql: Store; postgres: PostgresStore | undefined; sqlite: SqliteStore | undefined }> {
   if (config.databaseUrl) {
     const postgres = await createPostgresStore(
       { connectionString: config.databaseUrl },
-      { migrate: config.migrateOnStart, schema: config.databaseSchema },
+      { migrate: config.migrateOnStart && !existing, schema: config.databaseSchema },
     );
     return { sql: postgres, postgres, sqlite: undefined };
   }
+  if (existing) refuseMissingDatabase(config.dataDir);
   const sqlite = openDataStore(config.dataDir, config.sqliteMmapBytes);
   return { sql: sqlite, postgres: undefined, sqlite };
+}
+
+function refuseMissingDatabase(dataDir: string): void {
+  const path = databasePath(dataDir);
+  if (existsSync(path)) return;
+  throw new ConfigError(
+    existsSync(dataDir)
+      ? `${path} does not exist (is COATCHECK_DATA_DIR the directory \`coatcheck serve\` uses?); nothing was created`
+      : `the data directory ${dataDir} does not exist (check COATCHECK_DATA_DIR); nothing was created`,
+  );
 }
 
 /**
