@@ -3,14 +3,14 @@ import type { Clock } from '../core/clock.js';
 import type { AuthLogger } from '../core/logger.js';
 import type { SigningKeyRecord, SigningKeyStore } from '../store/types.js';
 import { generateKeyRecord } from './generate-key-record.js';
+import { isAlgorithm, type JwtAlgorithm } from './jwt-algorithm.js';
 import { chooseSigningKey, MAX_FOLLOWED_SKEW_MS, signingCandidates } from './signing-key-choice.js';
 import { unseal } from './seal.js';
 import { sealedElsewhere } from './sealed-elsewhere.js';
 import { UnreadableSigningKeysError } from './unreadable-signing-keys-error.js';
 import { UnsealableKeyReports } from './unsealable-key-reports.js';
 
-export const JWT_ALGORITHMS = ['ES256', 'EdDSA', 'RS256', 'HS256'] as const;
-export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+export { JWT_ALGORITHMS, type JwtAlgorithm } from './jwt-algorithm.js';
 
 type KeyLike = CryptoKey | Uint8Array;
 
@@ -43,10 +43,6 @@ export interface KeyRingOptions {
 // Tokens naming a kid this ring does not know make it look in the store (another instance may just
 // have created that key), at most once per this interval: forged kids cannot make every request a read.
 const UNKNOWN_KID_RELOAD_MS = 5_000;
-
-function isAlgorithm(value: string): value is JwtAlgorithm {
-  return (JWT_ALGORITHMS as readonly string[]).includes(value);
-}
 
 /** What a rotation did. */
 export interface Rotation {
