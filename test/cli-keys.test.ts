@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -20,27 +20,45 @@ describe('coatcheck keys', () => {
       const listed = (env: Record<string, string> = {}) => {
         const result = keys(['list', '--json'], env);
         expect([result.status, result.stderr]).toEqual([0, '']);
-        return JSON.parse(result.stdout) as { kid: string; status: string; retiredAt: string | null }[];
+        return JSON.parse(result.stdout) as {
+          kid: string;
+          status: string;
+          retiredAt: string | null;
+          unsealable: boolean | null;
+        }[];
       };
 
-      // An empty store stays empty: listing creates no key.
-      expect(listed()).toEqual([]);
-      expect(listed()).toEqual([]);
+      // Nothing to list yet: refused, and the directory stays empty (no database, no secret).
+      const empty = keys(['list']);
+      expect([empty.status, empty.stdout, empty.stderr]).toEqual([
+        1,
+        '',
+        `coatcheck: ${join(keysDir, 'coatcheck.db')} does not exist (is COATCHECK_DATA_DIR the directory \`coatcheck serve\` uses?); nothing was created\n`,
+      ]);
+      expect(readdirSync(keysDir)).toEqual([]);
 
       const rotated = keys(['rotate']);
       expect([rotated.status, rotated.stderr]).toEqual([0, '']);
       expect(rotated.stdout).toMatch(/^new signing key \S+ \(ES256\): in the JWKS now, signing from /);
       const ring = listed();
-      expect(ring.map((key) => key.status)).toEqual(['signing', 'published']);
+      expect(ring.map((key) => [key.status, key.unsealable])).toEqual([
+        ['signing', true],
+        ['published', true],
+      ]);
+      const text = keys(['list']);
+      expect(text.stdout).toMatch(/^\S+\tES256\tsigning\tcreated \S+\texpires \S+\tthis secret unseals it\n/);
 
-      // A shell with the wrong secret (or another algorithm) sees keys it cannot use, and changes nothing.
-      // Neither signs for it: the first key is on its way out, the second not yet signing.
-      const unusable = ring.map((key) => [key.kid, key.retiredAt === null ? 'published' : 'retired']);
-      const statuses = (env: Record<string, string>) => listed(env).map((key) => [key.kid, key.status]);
-      expect(statuses({ COATCHECK_SECRET: 'another secret of at least thirty-two bytes' })).toEqual(unusable);
-      expect(statuses({ COATCHECK_JWT_ALG: 'EdDSA' })).toEqual(unusable);
+      // A shell with the wrong secret (or another algorithm) sees the states the store records, the
+      // same as the fleet's, and apart from them which keys its secret cannot unseal; it changes nothing.
+      const states = ring.map((key) => [key.kid, key.status]);
+      const statuses = (env: Record<string, string>) => listed(env).map((key) => [key.kid, key.status, key.unsealable]);
+      const anotherSecret = { COATCHECK_SECRET: 'another secret of at least thirty-two bytes' };
+      expect(statuses(anotherSecret)).toEqual(states.map((state) => [...state, false]));
+      expect(keys(['list'], anotherSecret).stdout).toContain('\tsigning\tcreated ');
+      expect(keys(['list'], anotherSecret).stdout).toContain('\tthis secret cannot unseal it\n');
+      expect(statuses({ COATCHECK_JWT_ALG: 'EdDSA' })).toEqual(states.map((state) => [...state, true]));
       // Nor may it rotate: the fleet could not unseal the new key, and its own would be retired.
-      const stranger = keys(['rotate'], { COATCHECK_SECRET: 'another secret of at least thirty-two bytes' });
+      const stranger = keys(['rotate'], anotherSecret);
       expect([stranger.status, stranger.stdout]).toEqual([1, '']);
       expect(stranger.stderr).toMatch(
         /^coatcheck: 1 signing key\(s\) in the store, not retired, cannot be unsealed with this secret \(COATCHECK_SECRET, or the tokens\.secret option\): is it the one the other instances use\? .*--replace-unreadable` \(in code, `rotate\(\{ replaceUnreadable: true \}\)`\) with the new one, then restart every instance with it\n$/,
@@ -48,6 +66,40 @@ describe('coatcheck keys', () => {
       expect(listed()).toEqual(ring);
     } finally {
       rmSync(keysDir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to list a data directory that does not exist, creating neither a database nor a secret', () => {
+    const parent = mkdtempSync(join(tmpdir(), 'coatcheck-cli-keys-'));
+    try {
+      const missing = join(parent, 'ro');
+      for (const args of [['list'], ['list', '--json']]) {
+        const refused = coatcheck(['keys', ...args], { env: { COATCHECK_DATA_DIR: missing } });
+        expect([refused.status, refused.stdout, refused.stderr]).toEqual([
+          1,
+          '',
+          `coatcheck: the data directory ${missing} does not exist (check COATCHECK_DATA_DIR); nothing was created\n`,
+        ]);
+      }
+      expect(readdirSync(parent)).toEqual([]);
+
+      // A store whose secret is given in the environment: listing without it makes no secret file.
+      const env = { COATCHECK_DATA_DIR: missing, COATCHECK_SECRET: 'the fleet secret, of at least thirty-two bytes' };
+      expect(coatcheck(['keys', 'rotate'], { env }).status).toBe(0);
+      const withoutSecret = coatcheck(['keys', 'list', '--json'], { env: { COATCHECK_DATA_DIR: missing } });
+      expect([withoutSecret.status, withoutSecret.stderr]).toEqual([0, '']);
+      expect(
+        (JSON.parse(withoutSecret.stdout) as { status: string; unsealable: null }[]).map((key) => [
+          key.status,
+          key.unsealable,
+        ]),
+      ).toEqual([
+        ['signing', null],
+        ['published', null],
+      ]);
+      expect(existsSync(join(missing, 'secret.key'))).toBe(false);
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
     }
   });
 
@@ -69,7 +121,12 @@ describe('coatcheck keys', () => {
       const listed = (env: Record<string, string> = {}) => {
         const result = run(['keys', 'list', '--json'], env);
         expect([result.status, result.stderr]).toEqual([0, '']);
-        return JSON.parse(result.stdout) as { kid: string; status: string }[];
+        return JSON.parse(result.stdout) as {
+          kid: string;
+          status: string;
+          retiredAt: string | null;
+          unsealable: boolean | null;
+        }[];
       };
       expect(run(['keys', 'rotate']).status).toBe(0);
       const ring = listed();
@@ -98,7 +155,18 @@ describe('coatcheck keys', () => {
       expect(replaced.stdout).toMatch(
         /^new signing key \S+ \(ES256\): in the JWKS now; instances on this secret sign with it from their start\nretired 1 key\(s\) sealed under another secret: instances still on the other secret refuse to start from now on/,
       );
-      expect(listed(newSecret).map((key) => key.status)).toEqual(['retired', 'retired', 'signing']);
+      // The store's states are the same whatever the secret: the old keys are scheduled to retire,
+      // and the new one is the only one left; one key signs (which, depends on how long ago each was
+      // published). Which of them this secret unseals is said apart.
+      const afterReplacement = listed(newSecret);
+      expect(afterReplacement.map((key) => [key.retiredAt === null, key.unsealable])).toEqual([
+        [false, false],
+        [false, false],
+        [true, true],
+      ]);
+      expect(afterReplacement.filter((key) => key.status === 'signing')).toHaveLength(1);
+      expect(afterReplacement.at(-1)?.status).not.toBe('retired');
+      expect(listed().map((key) => key.status)).toEqual(afterReplacement.map((key) => key.status));
       // The old secret is refused from now on; the new one rotates plainly, and has nothing left to replace.
       const oldSecret = run(['serve']);
       expect([oldSecret.status, oldSecret.stdout]).toEqual([1, '']);

@@ -6,8 +6,8 @@ import { openSqlStore } from '../server/open-stores.js';
 import { secretFilePath } from '../server/secret.js';
 import { secretRequiredBy, tokenOptions } from '../server/serve.js';
 import type { SigningKeyRecord } from '../store/types.js';
-import type { KeyRing } from '../tokens/key-ring.js';
 import { KEY_PUBLISH_DELAY_MS } from '../tokens/token-service.js';
+import { listKeys } from './list-keys.js';
 import { askOnTerminal } from './ask-on-terminal.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -27,6 +27,7 @@ export async function runKeys(config: ServerConfig, args: string[]): Promise<num
   if (sub !== 'list' && sub !== 'rotate') throw new TypeError('keys needs one of: list, rotate');
   if (values['replace-unreadable'] && sub !== 'rotate') throw new TypeError('--replace-unreadable goes with rotate');
   if (values.yes && !values['replace-unreadable']) throw new TypeError('--yes goes with --replace-unreadable');
+  if (sub === 'list') return listKeys(config, { json: values.json });
   if (values['replace-unreadable']) refuseWithoutNewSecret(config);
   // Before the store opens: where COATCHECK_SECRET is required, its absence is the whole answer.
   const tokens = tokenOptions(config);
@@ -40,64 +41,42 @@ export async function runKeys(config: ServerConfig, args: string[]): Promise<num
   });
   const ring = auth.tokens!.ring;
   try {
-    if (sub === 'rotate') {
-      const replaceUnreadable = values['replace-unreadable'];
-      if (replaceUnreadable) {
-        // Not `ready()`: it refuses for the same reason `serve` does.
-        await ring.reload();
-        const shown = await ring.unreadableSigningKeys();
-        await confirmReplacement(shown, {
-          yes: values.yes,
-          secretSource: secretSourceOf(config),
-          store: config.databaseUrl ? 'the DATABASE_URL database' : config.dataDir,
-        });
-        // The answer may have taken minutes: replace only the keys the operator was shown.
-        if (kidsOf(await ring.unreadableSigningKeys()) !== kidsOf(shown)) {
-          throw new ConfigError(
-            '--replace-unreadable: the keys sealed under another secret changed meanwhile (an instance on the old secret started or rotated); no key was changed: run it again',
-          );
-        }
-      } else {
-        await auth.ready();
-      }
-      const { key, retired, retiredUnreadable } = await ring.rotateAndReport({ replaceUnreadable });
-      if (replaceUnreadable) {
-        const ours = retired.length - retiredUnreadable.length;
-        // Not "signing from" its date plus the publish delay: it is the only key still signing that
-        // this secret can read, so it signs wherever this secret runs, and its date may be far
-        // ahead (it follows the old secret's keys, whatever a fast clock dated them).
-        process.stdout.write(
-          `new signing key ${key.kid} (${key.alg}): in the JWKS now; instances on this secret sign with it from their start\n`,
-        );
-        process.stdout.write(
-          `retired ${retiredUnreadable.length} key(s) sealed under another secret${ours > 0 ? ` (and ${ours} of this secret's)` : ''}: instances still on the other secret refuse to start from now on, and where this secret runs their tokens do not verify (clients refresh); restart every instance with this secret\n`,
-        );
-      } else {
-        process.stdout.write(
-          `new signing key ${key.kid} (${key.alg}): in the JWKS now, signing from ${iso(key.createdAt + KEY_PUBLISH_DELAY_MS)}; older keys keep verifying until their tokens have expired\n`,
+    const replaceUnreadable = values['replace-unreadable'];
+    if (replaceUnreadable) {
+      // Not `ready()`: it refuses for the same reason `serve` does.
+      await ring.reload();
+      const shown = await ring.unreadableSigningKeys();
+      await confirmReplacement(shown, {
+        yes: values.yes,
+        secretSource: secretSourceOf(config),
+        store: config.databaseUrl ? 'the DATABASE_URL database' : config.dataDir,
+      });
+      // The answer may have taken minutes: replace only the keys the operator was shown.
+      if (kidsOf(await ring.unreadableSigningKeys()) !== kidsOf(shown)) {
+        throw new ConfigError(
+          '--replace-unreadable: the keys sealed under another secret changed meanwhile (an instance on the old secret started or rotated); no key was changed: run it again',
         );
       }
-      return 0;
+    } else {
+      await auth.ready();
     }
-    // Listing only reads. `ready()` would create a key where the store holds none this
-    // configuration can use (another algorithm, another secret), and retire the fleet's keys.
-    await ring.reload();
-    const keys = await store.signingKeys.list();
-    const current = signingKid(ring);
-    const rows = keys.map((k) => ({
-      kid: k.kid,
-      alg: k.alg,
-      status: k.kid === current ? 'signing' : k.retiredAt === null ? 'published' : 'retired',
-      createdAt: iso(k.createdAt),
-      retiredAt: iso(k.retiredAt),
-      expiresAt: iso(k.expiresAt),
-    }));
-    if (values.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-    else
-      for (const r of rows)
-        process.stdout.write(
-          `${r.kid}\t${r.alg}\t${r.status}\tcreated ${r.createdAt}\texpires ${r.expiresAt ?? '-'}\n`,
-        );
+    const { key, retired, retiredUnreadable } = await ring.rotateAndReport({ replaceUnreadable });
+    if (replaceUnreadable) {
+      const ours = retired.length - retiredUnreadable.length;
+      // Not "signing from" its date plus the publish delay: it is the only key still signing that
+      // this secret can read, so it signs wherever this secret runs, and its date may be far
+      // ahead (it follows the old secret's keys, whatever a fast clock dated them).
+      process.stdout.write(
+        `new signing key ${key.kid} (${key.alg}): in the JWKS now; instances on this secret sign with it from their start\n`,
+      );
+      process.stdout.write(
+        `retired ${retiredUnreadable.length} key(s) sealed under another secret${ours > 0 ? ` (and ${ours} of this secret's)` : ''}: instances still on the other secret refuse to start from now on, and where this secret runs their tokens do not verify (clients refresh); restart every instance with this secret\n`,
+      );
+    } else {
+      process.stdout.write(
+        `new signing key ${key.kid} (${key.alg}): in the JWKS now, signing from ${iso(key.createdAt + KEY_PUBLISH_DELAY_MS)}; older keys keep verifying until their tokens have expired\n`,
+      );
+    }
     return 0;
   } finally {
     await auth.close();
@@ -162,12 +141,3 @@ function secretSourceOf(config: ServerConfig): string {
 }
 
 const kidsOf = (keys: readonly SigningKeyRecord[]): string => keys.map((key) => key.kid).join(',');
-
-/** The kid this configuration would sign with, or `null` when none of the stored keys can (`current` throws). */
-function signingKid(ring: KeyRing): string | null {
-  try {
-    return ring.current().kid;
-  } catch {
-    return null;
-  }
-}

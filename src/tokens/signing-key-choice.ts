@@ -1,4 +1,11 @@
-import type { LoadedKey } from './key-ring.js';
+import type { SigningKeyRecord } from '../store/types.js';
+
+/** What the choice reads of a key: a loaded key, or a stored record alone (`coatcheck keys list`). */
+export interface ChoosableKey {
+  kid: string;
+  alg: string;
+  record: Pick<SigningKeyRecord, 'createdAt' | 'retiredAt'>;
+}
 
 // A new key is dated after every stored key, so that a host whose clock runs behind another's still
 // retires the current key when it rotates; a stored key dated further ahead than this came from a
@@ -9,7 +16,7 @@ export const MAX_FOLLOWED_SKEW_MS = 5 * 60_000;
  * Newest first; at equal creation times a key not yet scheduled to retire is the newer one, then
  * the greater kid, as in the store's order (whose last key the ring's retirement keeps).
  */
-export function newestFirst(a: LoadedKey, b: LoadedKey): number {
+export function newestFirst(a: ChoosableKey, b: ChoosableKey): number {
   const byCreation = b.record.createdAt - a.record.createdAt;
   if (byCreation !== 0) return byCreation;
   const aRetiring = a.record.retiredAt !== null ? 1 : 0;
@@ -18,7 +25,7 @@ export function newestFirst(a: LoadedKey, b: LoadedKey): number {
 }
 
 /** Keys of `algorithm` that have not stopped signing at `now`, newest first. */
-export function signingCandidates(keys: Iterable<LoadedKey>, algorithm: string, now: number): LoadedKey[] {
+export function signingCandidates<K extends ChoosableKey>(keys: Iterable<K>, algorithm: string, now: number): K[] {
   return [...keys]
     .filter((key) => key.alg === algorithm && (key.record.retiredAt === null || key.record.retiredAt > now))
     .sort(newestFirst);
@@ -29,10 +36,10 @@ export function signingCandidates(keys: Iterable<LoadedKey>, algorithm: string, 
  * else one dated ahead by a fast clock, else the oldest one still allowed to sign; `undefined`
  * when the ring holds no key of `algorithm`.
  */
-export function chooseSigningKey(
-  keys: Iterable<LoadedKey>,
+export function chooseSigningKey<K extends ChoosableKey>(
+  keys: Iterable<K>,
   { algorithm, now, publishDelayMs }: { algorithm: string; now: number; publishDelayMs: number },
-): LoadedKey | undefined {
+): K | undefined {
   const loaded = [...keys];
   const candidates = signingCandidates(loaded, algorithm, now);
   return (
