@@ -3,6 +3,7 @@ export type { AuthOptions, ResolvedOptions } from './core/options.js';
 export { isSecureOrigin } from './core/options.js';
 export { AuthError, OverloadedError, StoreUnavailableError, type ErrorCode, type FieldError } from './core/errors.js';
 export { UnreadableSigningKeysError } from './tokens/unreadable-signing-keys-error.js';
+export { OtherAlgorithmError } from './tokens/other-algorithm-error.js';
 export { createManualClock, systemClock, type Clock } from './core/clock.js';
 export type { AuthLogger } from './core/logger.js';
 export {

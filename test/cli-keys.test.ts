@@ -306,6 +306,58 @@ describe('coatcheck keys rotate --replace-unreadable on a terminal', () => {
   });
 });
 
+describe('coatcheck keys rotate --change-algorithm', () => {
+  it('is how the algorithm changes: serve and a plain rotation on another algorithm are refused, writing nothing', () => {
+    const keysDir = mkdtempSync(join(tmpdir(), 'coatcheck-cli-keys-'));
+    const run = (args: string[], env: Record<string, string> = {}) =>
+      coatcheck(args, {
+        env: {
+          COATCHECK_DATA_DIR: keysDir,
+          PORT: '0',
+          HOST: '127.0.0.1',
+          COATCHECK_ORIGIN: 'http://localhost:3000',
+          ...env,
+        },
+      });
+    const listed = () =>
+      JSON.parse(run(['keys', 'list', '--json']).stdout) as { alg: string; retiredAt: string | null }[];
+    const eddsa = { COATCHECK_JWT_ALG: 'EdDSA' };
+    try {
+      expect(run(['keys', 'rotate']).status).toBe(0);
+      const before = listed();
+      for (const args of [['serve'], ['keys', 'rotate']]) {
+        const refused = run(args, eddsa);
+        expect([refused.status, refused.stdout]).toEqual([1, '']);
+        expect(refused.stderr).toMatch(
+          /^coatcheck: the store's keys sign with ES256, and this ring is configured for EdDSA .*`coatcheck keys rotate --change-algorithm`.*\n$/,
+        );
+      }
+      expect(listed()).toEqual(before);
+      expect(run(['keys', 'rotate', '--change-algorithm']).stderr).toBe(
+        "coatcheck: --change-algorithm: the store's keys already sign with ES256; nothing to change (a plain rotation is `coatcheck keys rotate`)\n",
+      );
+
+      const changed = run(['keys', 'rotate', '--change-algorithm'], eddsa);
+      expect([changed.status, changed.stderr]).toEqual([0, '']);
+      expect(changed.stdout).toMatch(
+        /^new signing key \S+ \(EdDSA\): in the JWKS now, signing from \S+; .*\nrestart every instance with COATCHECK_JWT_ALG=EdDSA before \S+; instances on another algorithm refuse to start from now on\n$/,
+      );
+      expect(listed().map((key) => [key.alg, key.retiredAt === null])).toEqual([
+        ['ES256', false],
+        ['ES256', false],
+        ['EdDSA', true],
+      ]);
+      const oldAlgorithm = run(['serve']);
+      expect([oldAlgorithm.status, oldAlgorithm.stdout]).toEqual([1, '']);
+      expect(oldAlgorithm.stderr).toMatch(
+        /^coatcheck: the store's keys sign with EdDSA, and this ring is configured for ES256 /,
+      );
+    } finally {
+      rmSync(keysDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('coatcheck keys rotate --replace-unreadable without a secret', () => {
   it("refuses an empty or missing secret, rather than replace the fleet's keys with keys sealed under one nobody gave", () => {
     const keysDir = mkdtempSync(join(tmpdir(), 'coatcheck-cli-keys-'));

@@ -8,6 +8,7 @@ import { secretRequiredBy, tokenOptions } from '../server/serve.js';
 import type { SigningKeyRecord } from '../store/types.js';
 import { KEY_PUBLISH_DELAY_MS } from '../tokens/token-service.js';
 import { listKeys } from './list-keys.js';
+import { currentStoredKey } from '../tokens/stored-signing-key.js';
 import { askOnTerminal } from './ask-on-terminal.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -20,6 +21,7 @@ export async function runKeys(config: ServerConfig, args: string[]): Promise<num
     options: {
       json: { type: 'boolean', default: false },
       'replace-unreadable': { type: 'boolean', default: false },
+      'change-algorithm': { type: 'boolean', default: false },
       yes: { type: 'boolean', default: false },
     },
     strict: true,
@@ -27,6 +29,8 @@ export async function runKeys(config: ServerConfig, args: string[]): Promise<num
   if (sub !== 'list' && sub !== 'rotate') throw new TypeError('keys needs one of: list, rotate');
   if (values['replace-unreadable'] && sub !== 'rotate') throw new TypeError('--replace-unreadable goes with rotate');
   if (values.yes && !values['replace-unreadable']) throw new TypeError('--yes goes with --replace-unreadable');
+  if (values['change-algorithm'] && (sub !== 'rotate' || values['replace-unreadable']))
+    throw new TypeError('--change-algorithm goes with rotate alone');
   if (sub === 'list') return listKeys(config, { json: values.json });
   if (values['replace-unreadable']) refuseWithoutNewSecret(config);
   // Before the store opens: where COATCHECK_SECRET is required, its absence is the whole answer.
@@ -57,6 +61,15 @@ export async function runKeys(config: ServerConfig, args: string[]): Promise<num
           '--replace-unreadable: the keys sealed under another secret changed meanwhile (an instance on the old secret started or rotated); no key was changed: run it again',
         );
       }
+    } else if (values['change-algorithm']) {
+      // Not `ready()`: it refuses a store whose current key is of another algorithm.
+      await ring.reload();
+      const current = currentStoredKey(await store.signingKeys.list(), Date.now());
+      if (current?.alg === config.tokens.algorithm) {
+        throw new ConfigError(
+          `--change-algorithm: the store's keys already sign with ${current.alg}; nothing to change (a plain rotation is \`coatcheck keys rotate\`)`,
+        );
+      }
     } else {
       await auth.ready();
     }
@@ -76,6 +89,15 @@ export async function runKeys(config: ServerConfig, args: string[]): Promise<num
       process.stdout.write(
         `new signing key ${key.kid} (${key.alg}): in the JWKS now, signing from ${iso(key.createdAt + KEY_PUBLISH_DELAY_MS)}; older keys keep verifying until their tokens have expired\n`,
       );
+      // Instances on the old algorithm cannot sign with the new key: they keep signing with the
+      // retired one, and must be restarted before it expires (and with it, what it signed).
+      if (values['change-algorithm']) {
+        const retiring = (await store.signingKeys.list()).filter((k) => retired.includes(k.kid));
+        const by = Math.min(...retiring.map((k) => k.expiresAt ?? Number.POSITIVE_INFINITY));
+        process.stdout.write(
+          `restart every instance with COATCHECK_JWT_ALG=${key.alg}${Number.isFinite(by) ? ` before ${iso(by)}` : ''}; instances on another algorithm refuse to start from now on\n`,
+        );
+      }
     }
     return 0;
   } finally {

@@ -26,6 +26,10 @@ Usage:
                                           before restarting the instances with it; rotates even
                                           though the old secret's keys cannot be unsealed, once
                                           "replace" is typed (--yes where there is no terminal)
+  coatcheck keys rotate --change-algorithm
+                                          changing COATCHECK_JWT_ALG: run with the new one, then
+                                          restart the instances with it (instances refuse to start
+                                          on another algorithm than the store's current key)
   coatcheck migrate                       bring the database (DATABASE_URL, or the SQLite file)
                                           to this version's schema
   coatcheck decode <jwt> [--jwks URL [--issuer I] [--audience A]]

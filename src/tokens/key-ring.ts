@@ -7,10 +7,13 @@ import { isAlgorithm, type JwtAlgorithm } from './jwt-algorithm.js';
 import { chooseSigningKey, MAX_FOLLOWED_SKEW_MS, signingCandidates } from './signing-key-choice.js';
 import { unseal } from './seal.js';
 import { sealedElsewhere } from './sealed-elsewhere.js';
+import type { Rotation } from './rotation.js';
+import { refuseOtherAlgorithm } from './stored-signing-key.js';
 import { UnreadableSigningKeysError } from './unreadable-signing-keys-error.js';
 import { UnsealableKeyReports } from './unsealable-key-reports.js';
 
 export { JWT_ALGORITHMS, type JwtAlgorithm } from './jwt-algorithm.js';
+export type { Rotation } from './rotation.js';
 
 type KeyLike = CryptoKey | Uint8Array;
 
@@ -44,16 +47,6 @@ export interface KeyRingOptions {
 // have created that key), at most once per this interval: forged kids cannot make every request a read.
 const UNKNOWN_KID_RELOAD_MS = 5_000;
 
-/** What a rotation did. */
-export interface Rotation {
-  /** The new key. */
-  key: SigningKeyRecord;
-  /** The kids it retired: they stop signing now and verify until their tokens have expired. */
-  retired: string[];
-  /** Of those, the keys sealed under another secret (this ring's secret cannot unseal them). */
-  retiredUnreadable: string[];
-}
-
 /**
  * The signing keys, shared by every instance through the store and imported once (not per
  * request). The newest live key of the configured algorithm signs; every unexpired key verifies.
@@ -74,13 +67,16 @@ export class KeyRing {
    * Loads the ring, creating the first key if there is none for the configured algorithm. Rejects
    * with `UnreadableSigningKeysError` while the store holds keys still signing that this secret
    * cannot unseal: before anything is written, in the retirement's own read (see there), and at
-   * the end. Instances on two secrets starting at once on an empty store may then both refuse,
-   * each leaving its key: loud, and no running instance loses the key it signs with (deleting a
-   * key it made could take it from a sibling that has already adopted it).
+   * the end; and with `OtherAlgorithmError` while the store's current key is of another algorithm,
+   * before anything is written and at the end. Instances on two secrets (or algorithms) starting at
+   * once on an empty store may then refuse, each leaving its key: loud, and no running instance
+   * loses the key it signs with (deleting a key it made could take it from a sibling that has
+   * already adopted it).
    */
   async init(): Promise<void> {
     await this.reload();
     await this.#refuseUnreadableKeys();
+    await refuseOtherAlgorithm(this.#options);
     let own: SigningKeyRecord | undefined;
     if (!this.#candidates().length) {
       own = await this.#createAfterEveryKey({ replacing: false });
@@ -91,6 +87,7 @@ export class KeyRing {
     if (retired.length) this.#options.logger.info({ event: 'keys.retired', retired }, 'signing keys retired');
     await this.reload();
     await this.#refuseUnreadableKeys();
+    await refuseOtherAlgorithm(this.#options);
   }
 
   /**
@@ -155,8 +152,8 @@ export class KeyRing {
 
   /**
    * Retires every key still signing that comes before the last one of this ring's algorithm in the
-   * store's order (`createdAt`, then `kid`): a changed algorithm's keys, the keys a rotation
-   * replaces, and the first keys of instances that started together. Called after every create,
+   * store's order (`createdAt`, then `kid`): the keys a rotation replaces (of any algorithm: a
+   * rotation is how the algorithm changes), and the first keys of instances that started together. Called after every create,
    * reading the store afresh: of instances creating keys at once (first keys or rotations), the one
    * that reads last has seen every create and leaves only the last key signing, whatever order
    * their calls land in, and the last key is never retired by anyone. (Each retiring "all but

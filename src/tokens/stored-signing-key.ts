@@ -1,5 +1,7 @@
-import type { SigningKeyRecord } from '../store/types.js';
+import type { Clock } from '../core/clock.js';
+import type { SigningKeyRecord, SigningKeyStore } from '../store/types.js';
 import { isAlgorithm } from './jwt-algorithm.js';
+import { OtherAlgorithmError } from './other-algorithm-error.js';
 import { chooseSigningKey, MAX_FOLLOWED_SKEW_MS } from './signing-key-choice.js';
 
 /**
@@ -31,4 +33,21 @@ export function storedSigningKid(
     .filter((record) => record.expiresAt === null || record.expiresAt > now)
     .map((record) => ({ kid: record.kid, alg: record.alg, record }));
   return chooseSigningKey(unexpired, { algorithm: current.alg, now, publishDelayMs })?.kid;
+}
+
+/**
+ * Rejects with `OtherAlgorithmError` when the store's current key is not of `algorithm`: a ring
+ * starting there would retire the key its siblings sign with. Changing the algorithm is a rotation.
+ */
+export async function refuseOtherAlgorithm({
+  store,
+  algorithm,
+  clock,
+}: {
+  store: Pick<SigningKeyStore, 'list'>;
+  algorithm: string;
+  clock: Clock;
+}): Promise<void> {
+  const current = currentStoredKey(await store.list(), clock.now());
+  if (current !== undefined && current.alg !== algorithm) throw new OtherAlgorithmError(current.alg, algorithm);
 }

@@ -2,7 +2,9 @@ import type { SqliteStore } from '../../src/stores/sqlite/index.js';
 import { statSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuth } from '../../src/create-auth.js';
 import { readConfig } from '../../src/server/config.js';
+import { createSqliteStore } from '../../src/stores/sqlite/index.js';
 import { startServer } from '../../src/server/serve.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
 import { loginWithTokens } from '../helpers/tokens.js';
@@ -109,10 +111,26 @@ describe('algorithms', () => {
     }
   });
 
-  it('switching the algorithm retires the old key but keeps its tokens valid until they expire', async () => {
+  it('switching the algorithm (a rotation first) retires the old key but keeps its tokens valid until they expire', async () => {
     const first = await startTestServer();
     const login = await loginWithTokens(first, 'native');
     await first.stop({ keepData: true });
+    // Started on another algorithm than the store's key, an instance refuses (it would retire the
+    // key its siblings sign with); the change is a rotation under the new algorithm.
+    await expect(startTestServer({ dataDir: first.dataDir, env: { COATCHECK_JWT_ALG: 'EdDSA' } })).rejects.toThrow(
+      /^the store's keys sign with ES256, and this ring is configured for EdDSA /,
+    );
+    const store = createSqliteStore({ path: join(first.dataDir, 'coatcheck.db') });
+    const secret = readFileSync(join(first.dataDir, 'secret.key'), 'utf8').trim();
+    const operator = createAuth({
+      store,
+      origin: 'http://localhost:3000',
+      purgeInterval: 0,
+      tokens: { secret, algorithm: 'EdDSA' },
+    });
+    await operator.tokens!.ring.rotate();
+    await operator.close();
+    await store.close();
     const second = await startTestServer({ dataDir: first.dataDir, env: { COATCHECK_JWT_ALG: 'EdDSA' } });
     try {
       expect((await call(second, 'GET', '/auth/me', { headers: bearer(login.accessToken) })).status).toBe(200);
