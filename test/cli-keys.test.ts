@@ -108,16 +108,7 @@ describe('coatcheck keys', () => {
     const keysDir = mkdtempSync(join(tmpdir(), 'coatcheck-cli-keys-'));
     const newSecret = { COATCHECK_SECRET: 'the new secret, of at least thirty-two bytes' };
     try {
-      const run = (args: string[], env: Record<string, string> = {}) =>
-        coatcheck(args, {
-          env: {
-            COATCHECK_DATA_DIR: keysDir,
-            PORT: '0',
-            HOST: '127.0.0.1',
-            COATCHECK_ORIGIN: 'http://localhost:3000',
-            ...env,
-          },
-        });
+      const run = coatcheckIn(keysDir);
       const listed = (env: Record<string, string> = {}) => {
         const result = run(['keys', 'list', '--json'], env);
         expect([result.status, result.stderr]).toEqual([0, '']);
@@ -186,6 +177,20 @@ describe('coatcheck keys', () => {
     }
   }, 60_000);
 });
+
+/** The CLI on the store in `dataDir`, as `serve` would be configured there, with `env` on top. */
+function coatcheckIn(dataDir: string) {
+  return (args: string[], env: Record<string, string> = {}) =>
+    coatcheck(args, {
+      env: {
+        COATCHECK_DATA_DIR: dataDir,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        COATCHECK_ORIGIN: 'http://localhost:3000',
+        ...env,
+      },
+    });
+}
 
 /** The CLI on a pseudo-terminal (util-linux `script`), with `typed` typed into it. */
 function coatcheckOnTerminal(args: string[], typed: string, env: Record<string, string>) {
@@ -309,16 +314,7 @@ describe('coatcheck keys rotate --replace-unreadable on a terminal', () => {
 describe('coatcheck keys rotate --change-algorithm', () => {
   it('is how the algorithm changes: serve and a plain rotation on another algorithm are refused, writing nothing', () => {
     const keysDir = mkdtempSync(join(tmpdir(), 'coatcheck-cli-keys-'));
-    const run = (args: string[], env: Record<string, string> = {}) =>
-      coatcheck(args, {
-        env: {
-          COATCHECK_DATA_DIR: keysDir,
-          PORT: '0',
-          HOST: '127.0.0.1',
-          COATCHECK_ORIGIN: 'http://localhost:3000',
-          ...env,
-        },
-      });
+    const run = coatcheckIn(keysDir);
     const listed = () =>
       JSON.parse(run(['keys', 'list', '--json']).stdout) as { alg: string; retiredAt: string | null }[];
     const eddsa = { COATCHECK_JWT_ALG: 'EdDSA' };
