@@ -1,3 +1,4 @@
+import { withinDeadline, refreshTimeoutOf } from './deadline.js';
 import { decodeJwtPayload } from './decode-jwt.js';
 import { AuthClientError, readProblem } from './errors.js';
 import type {
@@ -16,7 +17,6 @@ type Listener = (detail: never) => void;
 
 /** The fraction of an access token's life after which it is renewed ahead of expiry. */
 const RENEW_AT = 0.8;
-const DEFAULT_REFRESH_TIMEOUT_MS = 8000;
 
 /**
  * A dependency-free browser client for coatcheck's auth routes.
@@ -32,8 +32,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   const base = `${origin}${(options.basePath ?? '/auth').replace(/\/+$/, '')}`;
   const send = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
   const key = `coatcheck:${base}`;
-  const refreshTimeout = options.refreshTimeout ?? DEFAULT_REFRESH_TIMEOUT_MS;
-  if (!(refreshTimeout > 0)) throw new RangeError('refreshTimeout must be a positive number of milliseconds.');
+  const refreshTimeout = refreshTimeoutOf(options.refreshTimeout);
   const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(key) : null;
   const listeners = new Map<keyof AuthEventMap, Set<Listener>>();
 
@@ -102,13 +101,11 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
    * A refresh that stalls is abandoned: it holds the cross-tab lock, and every tab's next refresh
    * would wait behind it for as long as the connection hangs.
    */
-  async function requestToken(): Promise<true | AuthClientError> {
-    const started = epoch;
-    const abandon = new AbortController();
-    const deadline = setTimeout(() => abandon.abort(), refreshTimeout);
-    try {
-      const response = await request(`${base}/refresh`, { method: 'POST', signal: abandon.signal });
-      if (response.status === 401) return await readProblem(response);
+  const requestToken = (): Promise<true | AuthClientError> =>
+    withinDeadline(refreshTimeout, async (signal) => {
+      const started = epoch;
+      const response = await request(`${base}/refresh`, { method: 'POST', signal });
+      if (response.status === 401) return readProblem(response);
       if (!response.ok) throw await readProblem(response);
       const body = (await response.json().catch(() => {
         throw new AuthClientError('network_error', 0, 'The refresh did not complete.');
@@ -118,10 +115,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
         emit('refresh', { expiresIn: body.expiresIn });
       }
       return true;
-    } finally {
-      clearTimeout(deadline);
-    }
-  }
+    });
 
   /**
    * Single flight within the tab; across tabs, a Web Lock lets one tab refresh at a time, so the
