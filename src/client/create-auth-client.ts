@@ -1,4 +1,4 @@
-import { withinDeadline, refreshTimeoutOf } from './deadline.js';
+import { DeadlinePassed, refreshTimeoutOf, withinDeadlineTwice } from './deadline.js';
 import { decodeJwtPayload } from './decode-jwt.js';
 import { AuthClientError, readProblem } from './errors.js';
 import type {
@@ -98,11 +98,11 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
 
   /**
    * One refresh: `true`, the 401's error (the login is gone), or a throw for anything transient.
-   * A refresh that stalls is abandoned: it holds the cross-tab lock, and every tab's next refresh
-   * would wait behind it for as long as the connection hangs.
+   * A request that stalls is abandoned after `refreshTimeout` and sent once more (it holds the
+   * cross-tab lock: every tab would wait behind it for as long as the connection hangs).
    */
   const requestToken = (): Promise<true | AuthClientError> =>
-    withinDeadline(refreshTimeout, async (signal) => {
+    withinDeadlineTwice(refreshTimeout, async (signal) => {
       const started = epoch;
       const response = await request(`${base}/refresh`, { method: 'POST', signal });
       if (response.status === 401) return readProblem(response);
@@ -114,7 +114,9 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
         setToken(body.accessToken, body.expiresIn);
         emit('refresh', { expiresIn: body.expiresIn });
       }
-      return true;
+      return true as const;
+    }).catch((error: unknown) => {
+      throw error instanceof DeadlinePassed ? new AuthClientError('network_error', 0, 'The refresh timed out.') : error;
     });
 
   /**

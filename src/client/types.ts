@@ -56,9 +56,10 @@ export interface AuthClientOptions {
   /** The `fetch` to send requests with. Default: the page's own. */
   fetch?: typeof fetch;
   /**
-   * Milliseconds a refresh may take before it is abandoned as a `network_error` (the login stays;
-   * the next call tries again). Default 8000: below the server's default grace window (10 s), so
-   * that a retry of a refresh the server did answer still gets the same successor.
+   * Milliseconds a refresh may take before it is abandoned and sent once more at once; if that one
+   * stalls too, the refresh fails as a `network_error` (the login stays; the next call tries
+   * again). Default 8000: below the server's default grace window (10 s), so that the second
+   * request, for a token the server rotated while its answer was late, gets the same successor.
    */
   refreshTimeout?: number;
 }
