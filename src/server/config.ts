@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import express from 'express';
+import { compileTrustProxy, trustsTooMuchOfTheInternet, type TrustProxyFunction } from './trusted-proxy-reach.js';
 import { JWT_ALGORITHMS, type JwtAlgorithm } from '../tokens/key-ring.js';
 
 /** Everything `coatcheck serve` reads from the environment, checked once at start. */
@@ -100,31 +100,21 @@ function trustProxy(env: NodeJS.ProcessEnv): number | string | undefined {
   if (/^(true|false|yes|no)$/i.test(value) || everyAddress || trustsEveryone(value)) {
     throw new ConfigError(
       'COATCHECK_TRUST_PROXY must be how many proxies are in front (e.g. 1) or their addresses ' +
-        '(e.g. loopback, 10.0.0.0/8); trusting every X-Forwarded-For would let any client choose its address',
+        '(e.g. loopback, 10.0.0.0/8); trusting every X-Forwarded-For, or those from a wide share of the internet, would let any client choose its address',
     );
   }
   return value;
 }
 
-// Far apart across the public IPv4 space and the IPv6 blocks the five registries hand out: no
-// real proxy list covers all of one family.
-const IPV4_SPREAD = ['1.1.1.1', '45.0.0.1', '97.0.0.1', '150.0.0.1', '201.0.0.1', '223.255.255.1'];
-const IPV6_SPREAD = ['2001:4860::1', '2400:cb00::1', '2600::1', '2800:3f0::1', '2a00:1450::1', '2c0f:fb50::1'];
-
-/**
- * Whether the list, as Express will read it, trusts a whole address family: ranges like
- * `::ffff:0:0/96` (every IPv4 client, mapped) or `0.0.0.0/1,128.0.0.0/1` are `true` in disguise.
- * Compiling it here also turns an unreadable entry into a ConfigError before anything is opened.
- */
+/** Express's reading of the list, refused as a ConfigError when it is unreadable or trusts too much. */
 function trustsEveryone(value: string): boolean {
-  const probe = express();
+  let trusts: TrustProxyFunction;
   try {
-    probe.set('trust proxy', value);
+    trusts = compileTrustProxy(value);
   } catch (error) {
     throw new ConfigError(`COATCHECK_TRUST_PROXY: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const trusts = probe.get('trust proxy fn') as (address: string, hop: number) => boolean;
-  return [IPV4_SPREAD, IPV6_SPREAD].some((spread) => spread.every((address) => trusts(address, 0)));
+  return trustsTooMuchOfTheInternet(trusts);
 }
 
 function redisKeyPrefix(env: NodeJS.ProcessEnv): string | undefined {

@@ -51,6 +51,12 @@ describe('COATCHECK_TRUST_PROXY', () => {
     'loopback, ::ffff:0.0.0.0/96',
     '::/1, 8000::/1',
     '2000::/4',
+    // Half a family, or most of one in pieces: as good as all of it to an attacker.
+    '0.0.0.0/1',
+    '0.0.0.0/1, 128.0.0.0/2',
+    '::ffff:0:0/97',
+    '1.0.0.0/8, 2.0.0.0/7, 4.0.0.0/6, 8.0.0.0/5, 16.0.0.0/4, 32.0.0.0/3, 64.0.0.0/3, 98.0.0.0/7, 100.0.0.0/6',
+    '2000::/6',
   ])('refuses %j, which trusts a whole address family', (value) => {
     expect(() => readConfig({ COATCHECK_TRUST_PROXY: value })).toThrow(/trusting every X-Forwarded-For/);
   });
@@ -67,8 +73,12 @@ describe('COATCHECK_TRUST_PROXY', () => {
     const lists = [
       'loopback, linklocal, uniquelocal',
       '10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16',
-      '0.0.0.0/2',
       '2001:db8::/32, 2600::/12',
+      // A CDN's published ranges (Cloudflare's, 2026): wide as real lists go, a sliver of the internet.
+      '173.245.48.0/20, 103.21.244.0/22, 103.22.200.0/22, 103.31.4.0/22, 141.101.64.0/18, 108.162.192.0/18, ' +
+        '190.93.240.0/20, 188.114.96.0/20, 197.234.240.0/22, 198.41.128.0/17, 162.158.0.0/15, 104.16.0.0/13, ' +
+        '104.24.0.0/14, 172.64.0.0/13, 131.0.72.0/22, 2400:cb00::/32, 2606:4700::/32, 2803:f800::/32, ' +
+        '2405:b500::/32, 2405:8100::/32, 2a06:98c0::/29, 2c0f:f248::/32',
     ];
     for (const value of lists) expect(readConfig({ COATCHECK_TRUST_PROXY: value }).trustProxy).toBe(value);
   });
