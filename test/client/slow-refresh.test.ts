@@ -53,7 +53,7 @@ function browserLikeFetch(options: { delayMs: number }) {
     }
     return response;
   };
-  return { fetch: fetchLikeABrowser as typeof fetch, state };
+  return { fetch: fetchLikeABrowser, state };
 }
 
 it('a refresh answered after refreshTimeout is asked again at once, and the login survives', async () => {
