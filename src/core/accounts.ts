@@ -163,6 +163,12 @@ export class AccountManager {
       passwordLength(current) <= MAX_PASSWORD_LENGTH && (await passwordHasher.verify(user.passwordHash, current));
     if (!valid) throw new AuthError('invalid_credentials', 'The current password is wrong.');
     const next = requireStrongPassword(newPassword, user.email, 'newPassword');
+    // Not a change: it would end every other device and leave a thief who knows it where he was.
+    if (next === current) {
+      throw new AuthError('weak_password', 'The password is not acceptable.', {
+        errors: [{ path: 'newPassword', message: 'The new password must differ from the current one.' }],
+      });
+    }
     const passwordHash = await passwordHasher.hash(next);
     await options.beforeUpdate?.();
     if (!(await store.users.updatePasswordHash(user.id, passwordHash, clock.now()))) {

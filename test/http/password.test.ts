@@ -58,6 +58,26 @@ describe('POST /auth/password', () => {
     expect(await server.store.users.findByEmail(me.email)).toEqual(before);
   });
 
+  it('answers 400 weak_password for the current password as the new one, ending no other device', async () => {
+    const me = await registerAndLogin(server);
+    const other = await call(server, 'POST', '/auth/login', { json: { email: me.email, password: me.password } });
+    const before = await server.store.users.findByEmail(me.email);
+    // The same password, and the same in fullwidth letters (NFKC makes them one).
+    const fullwidth = [...me.password]
+      .map((c) => (c === ' ' ? c : String.fromCodePoint(c.codePointAt(0)! + 0xfee0)))
+      .join('');
+    expect(fullwidth.normalize('NFKC')).toBe(me.password);
+    for (const newPassword of [me.password, fullwidth]) {
+      const reply = await call(server, 'POST', '/auth/password', {
+        session: me.session,
+        json: { currentPassword: me.password, newPassword },
+      });
+      expect([reply.status, reply.body.code, reply.body.errors[0].path]).toEqual([400, 'weak_password', 'newPassword']);
+    }
+    expect(await server.store.users.findByEmail(me.email)).toEqual(before);
+    expect(await server.store.sessions.findById(other.body.session.id)).not.toBeNull();
+  });
+
   it('answers 400 invalid_request for a malformed body, 401 without a session', async () => {
     const me = await registerAndLogin(server);
     const bad = await call(server, 'POST', '/auth/password', {
