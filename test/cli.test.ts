@@ -178,11 +178,16 @@ describe('configuration errors', () => {
   });
 
   it('names the variables to set, not createAuth option names, when a setting is refused', () => {
-    const insecure = coatcheck(['serve'], { env: { PORT: '0', COATCHECK_ORIGIN: 'http://app.example.com' } });
+    // Refused before anything opens: no data directory is left behind.
+    const untouched = join(dataDir, 'never-created');
+    const insecure = coatcheck(['serve'], {
+      env: { PORT: '0', COATCHECK_ORIGIN: 'http://app.example.com', COATCHECK_DATA_DIR: untouched },
+    });
     expect([insecure.status, insecure.stderr]).toEqual([
       1,
       'coatcheck: COATCHECK_ORIGIN http://app.example.com is plain http on a non-loopback host; use https, or set COATCHECK_ALLOW_INSECURE_HTTP=1 for local development\n',
     ]);
+    expect(existsSync(untouched)).toBe(false);
     const long = coatcheck(['serve'], {
       env: { PORT: '0', COATCHECK_ORIGIN: 'http://localhost:1', COATCHECK_ACCESS_TOKEN_TTL: '1000' },
     });

@@ -100,14 +100,16 @@ function parseOrigin(value: string, name: string): URL {
   return url;
 }
 
-/** Checks options once at setup: a developer's mistake is a TypeError now, not a 500 later. */
-export function resolveOptions(options: AuthOptions): ResolvedOptions {
-  if (typeof options !== 'object' || options === null) throw new TypeError('coatcheck: options are required');
-  if (!options.store) throw new TypeError('coatcheck: a store is required');
-  if (typeof (options.store as { then?: unknown }).then === 'function') {
-    // createPostgresStore is async: without its await the store is a Promise, and fails later.
-    throw new TypeError('coatcheck: the store is a Promise; await createPostgresStore(...) before createAuth');
-  }
+/**
+ * The origin options, checked: `origin` and `allowedOrigins` must be origins, and plain http off
+ * loopback needs `allowInsecureHttp` (never with NODE_ENV=production). Exported so that
+ * `coatcheck serve` can refuse them before it opens anything.
+ */
+export function checkOrigins(options: Pick<AuthOptions, 'origin' | 'allowedOrigins' | 'allowInsecureHttp'>): {
+  origin: URL;
+  secure: boolean;
+  allowedOrigins: Set<string>;
+} {
   const origin = parseOrigin(options.origin, 'origin');
   const secure = isSecureOrigin(origin);
   if (!secure) {
@@ -120,6 +122,20 @@ export function resolveOptions(options: AuthOptions): ResolvedOptions {
       throw new TypeError('coatcheck: allowInsecureHttp is refused when NODE_ENV=production');
     }
   }
+  const allowedOrigins = new Set([origin.origin]);
+  for (const extra of options.allowedOrigins ?? []) allowedOrigins.add(parseOrigin(extra, 'allowedOrigins[]').origin);
+  return { origin, secure, allowedOrigins };
+}
+
+/** Checks options once at setup: a developer's mistake is a TypeError now, not a 500 later. */
+export function resolveOptions(options: AuthOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) throw new TypeError('coatcheck: options are required');
+  if (!options.store) throw new TypeError('coatcheck: a store is required');
+  if (typeof (options.store as { then?: unknown }).then === 'function') {
+    // createPostgresStore is async: without its await the store is a Promise, and fails later.
+    throw new TypeError('coatcheck: the store is a Promise; await createPostgresStore(...) before createAuth');
+  }
+  const { origin, secure, allowedOrigins } = checkOrigins(options);
   const basePath = options.basePath ?? '/auth';
   if (!/^\/[A-Za-z0-9._~/-]*[A-Za-z0-9._~-]$/.test(basePath)) {
     throw new TypeError('coatcheck: basePath must start with "/" and not end with "/", e.g. /auth');
@@ -135,8 +151,6 @@ export function resolveOptions(options: AuthOptions): ResolvedOptions {
   if (touchIntervalMs >= idleTtlMs) {
     throw new TypeError('coatcheck: session.touchInterval must be shorter than session.idleTtl');
   }
-  const allowedOrigins = new Set([origin.origin]);
-  for (const extra of options.allowedOrigins ?? []) allowedOrigins.add(parseOrigin(extra, 'allowedOrigins[]').origin);
   const purgeInterval = options.purgeInterval ?? 600;
   if (!Number.isFinite(purgeInterval) || purgeInterval < 0) {
     throw new TypeError('coatcheck: purgeInterval must be a number of seconds, or 0 to turn the purge off');

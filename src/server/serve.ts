@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { createAuth, type Auth } from '../create-auth.js';
 import type { Clock } from '../core/clock.js';
-import type { AuthOptions } from '../core/options.js';
+import { checkOrigins, type AuthOptions } from '../core/options.js';
 import type { AuthLogger } from '../core/logger.js';
 import type { PasswordHasher } from '../core/password-hasher.js';
 import type { Store } from '../store/types.js';
@@ -87,6 +87,12 @@ export async function startServer(
   } = {},
 ): Promise<RunningServer> {
   const logger = overrides.logger ?? createLogger(config.logLevel);
+  // Refused before anything is opened: a wrong origin must not leave a data directory behind.
+  try {
+    checkOrigins(config);
+  } catch (error) {
+    throw inServeTerms(error);
+  }
   const { store, notes, feed, kind } = await openStores(config, overrides.clock ? { clock: overrides.clock } : {});
   let auth: Auth;
   try {
