@@ -189,12 +189,18 @@ describe('configuration errors', () => {
     ]);
     expect(existsSync(untouched)).toBe(false);
     const long = coatcheck(['serve'], {
-      env: { PORT: '0', COATCHECK_ORIGIN: 'http://localhost:1', COATCHECK_ACCESS_TOKEN_TTL: '1000' },
+      env: {
+        PORT: '0',
+        COATCHECK_ORIGIN: 'http://localhost:1',
+        COATCHECK_ACCESS_TOKEN_TTL: '1000',
+        COATCHECK_DATA_DIR: untouched,
+      },
     });
     expect(long.status).toBe(1);
     expect(long.stderr).toMatch(
       /^coatcheck: COATCHECK_ACCESS_TOKEN_TTL over 900 s .* needs COATCHECK_DANGEROUSLY_ALLOW_LONG_ACCESS_TOKENS=1/,
     );
+    expect(existsSync(untouched)).toBe(false);
     const origin = coatcheck(['serve'], { env: { PORT: '0', COATCHECK_ORIGIN: 'https://app.example.com/app' } });
     expect(origin.stderr).toBe(
       'coatcheck: COATCHECK_ORIGIN must be an origin (scheme, host and port only), such as https://app.example.com\n',

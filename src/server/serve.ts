@@ -12,7 +12,7 @@ import { ConfigError, type ServerConfig } from './config.js';
 import { openStores } from './open-stores.js';
 import { inServeTerms } from './option-names.js';
 import { loadSecret } from './secret.js';
-import type { TokenOptions } from '../tokens/options.js';
+import { checkAccessTokenLifetime, type TokenOptions } from '../tokens/options.js';
 
 export interface RunningServer {
   /** The listening URL, e.g. `http://127.0.0.1:40123`. */
@@ -87,9 +87,10 @@ export async function startServer(
   } = {},
 ): Promise<RunningServer> {
   const logger = overrides.logger ?? createLogger(config.logLevel);
-  // Refused before anything is opened: a wrong origin must not leave a data directory behind.
+  // Refused before anything is opened: a wrong setting must not leave a data directory behind.
   try {
     checkOrigins(config);
+    checkAccessTokenLifetime(config.tokens);
   } catch (error) {
     throw inServeTerms(error);
   }

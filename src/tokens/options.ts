@@ -57,6 +57,22 @@ function seconds(value: number | undefined, fallback: number, name: string, min 
  */
 const MAX_REFRESH_GRACE = 300;
 
+/**
+ * The access-token lifetime in seconds, checked: over 15 minutes only with the loud opt-in.
+ * Exported so that `coatcheck serve` can refuse it before it opens anything.
+ */
+export function checkAccessTokenLifetime(
+  options: Pick<TokenOptions, 'accessTokenTtl' | 'dangerouslyAllowLongAccessTokens'>,
+): number {
+  const ttl = seconds(options.accessTokenTtl, DEFAULT_ACCESS_TOKEN_TTL_SECONDS, 'accessTokenTtl');
+  if (ttl > MAX_SAFE_ACCESS_TTL && !options.dangerouslyAllowLongAccessTokens) {
+    throw new TypeError(
+      'coatcheck: tokens.accessTokenTtl over 900 s (15 minutes) needs tokens.dangerouslyAllowLongAccessTokens: revoked sessions keep working on stateless routes until their tokens expire',
+    );
+  }
+  return ttl;
+}
+
 export function resolveTokenOptions(options: TokenOptions, origin: string): ResolvedTokenOptions {
   if (options.secret === undefined || options.secret === '') {
     throw new TypeError(
@@ -70,12 +86,7 @@ export function resolveTokenOptions(options: TokenOptions, origin: string): Reso
   if (!JWT_ALGORITHMS.includes(algorithm)) {
     throw new TypeError(`coatcheck: tokens.algorithm must be one of ${JWT_ALGORITHMS.join(', ')}`);
   }
-  const accessTokenTtlSeconds = seconds(options.accessTokenTtl, DEFAULT_ACCESS_TOKEN_TTL_SECONDS, 'accessTokenTtl');
-  if (accessTokenTtlSeconds > MAX_SAFE_ACCESS_TTL && !options.dangerouslyAllowLongAccessTokens) {
-    throw new TypeError(
-      'coatcheck: tokens.accessTokenTtl over 900 s (15 minutes) needs tokens.dangerouslyAllowLongAccessTokens: revoked sessions keep working on stateless routes until their tokens expire',
-    );
-  }
+  const accessTokenTtlSeconds = checkAccessTokenLifetime(options);
   const refreshIdleTtlMs = seconds(options.refreshIdleTtl, 7 * 24 * 3600, 'refreshIdleTtl') * 1000;
   const refreshAbsoluteTtlMs = seconds(options.refreshAbsoluteTtl, 30 * 24 * 3600, 'refreshAbsoluteTtl') * 1000;
   const issuer = options.issuer ?? origin;
