@@ -201,6 +201,19 @@ describe('configuration errors', () => {
       /^coatcheck: COATCHECK_ACCESS_TOKEN_TTL over 900 s .* needs COATCHECK_DANGEROUSLY_ALLOW_LONG_ACCESS_TOKENS=1/,
     );
     expect(existsSync(untouched)).toBe(false);
+    const short = coatcheck(['serve'], {
+      env: {
+        PORT: '0',
+        COATCHECK_ORIGIN: 'http://localhost:1',
+        COATCHECK_SECRET: 'too short',
+        COATCHECK_DATA_DIR: untouched,
+      },
+    });
+    expect([short.status, short.stderr]).toEqual([
+      1,
+      'coatcheck: COATCHECK_SECRET must be at least 32 bytes (e.g. openssl rand -hex 32)\n',
+    ]);
+    expect(existsSync(untouched)).toBe(false);
     const origin = coatcheck(['serve'], { env: { PORT: '0', COATCHECK_ORIGIN: 'https://app.example.com/app' } });
     expect(origin.stderr).toBe(
       'coatcheck: COATCHECK_ORIGIN must be an origin (scheme, host and port only), such as https://app.example.com\n',

@@ -94,6 +94,8 @@ export async function startServer(
   } catch (error) {
     throw inServeTerms(error);
   }
+  // The secret too (its length, whether one is required): a ConfigError before the store opens.
+  const tokens = tokenOptions(config);
   const { store, notes, feed, kind } = await openStores(config, overrides.clock ? { clock: overrides.clock } : {});
   let auth: Auth;
   try {
@@ -105,7 +107,7 @@ export async function startServer(
       allowInsecureHttp: config.allowInsecureHttp,
       session: { idleTtl: config.sessionIdleTtl, absoluteTtl: config.sessionAbsoluteTtl },
       logger,
-      tokens: tokenOptions(config),
+      tokens,
       ...(overrides.clock ? { clock: overrides.clock } : {}),
       ...(overrides.passwordHasher ? { passwordHasher: overrides.passwordHasher } : {}),
       ...(overrides.limiters ? { limiters: overrides.limiters } : {}),
