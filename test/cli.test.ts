@@ -180,40 +180,22 @@ describe('configuration errors', () => {
   it('names the variables to set, not createAuth option names, when a setting is refused', () => {
     // Refused before anything opens: no data directory is left behind.
     const untouched = join(dataDir, 'never-created');
-    const insecure = coatcheck(['serve'], {
-      env: { PORT: '0', COATCHECK_ORIGIN: 'http://app.example.com', COATCHECK_DATA_DIR: untouched },
-    });
-    expect([insecure.status, insecure.stderr]).toEqual([
-      1,
+    const refusedServe = (env: Record<string, string>) => {
+      const reply = coatcheck(['serve'], {
+        env: { PORT: '0', COATCHECK_ORIGIN: 'http://localhost:1', COATCHECK_DATA_DIR: untouched, ...env },
+      });
+      expect([reply.status, existsSync(untouched)]).toEqual([1, false]);
+      return reply.stderr;
+    };
+    expect(refusedServe({ COATCHECK_ORIGIN: 'http://app.example.com' })).toBe(
       'coatcheck: COATCHECK_ORIGIN http://app.example.com is plain http on a non-loopback host; use https, or set COATCHECK_ALLOW_INSECURE_HTTP=1 for local development\n',
-    ]);
-    expect(existsSync(untouched)).toBe(false);
-    const long = coatcheck(['serve'], {
-      env: {
-        PORT: '0',
-        COATCHECK_ORIGIN: 'http://localhost:1',
-        COATCHECK_ACCESS_TOKEN_TTL: '1000',
-        COATCHECK_DATA_DIR: untouched,
-      },
-    });
-    expect(long.status).toBe(1);
-    expect(long.stderr).toMatch(
+    );
+    expect(refusedServe({ COATCHECK_ACCESS_TOKEN_TTL: '1000' })).toMatch(
       /^coatcheck: COATCHECK_ACCESS_TOKEN_TTL over 900 s .* needs COATCHECK_DANGEROUSLY_ALLOW_LONG_ACCESS_TOKENS=1/,
     );
-    expect(existsSync(untouched)).toBe(false);
-    const short = coatcheck(['serve'], {
-      env: {
-        PORT: '0',
-        COATCHECK_ORIGIN: 'http://localhost:1',
-        COATCHECK_SECRET: 'too short',
-        COATCHECK_DATA_DIR: untouched,
-      },
-    });
-    expect([short.status, short.stderr]).toEqual([
-      1,
+    expect(refusedServe({ COATCHECK_SECRET: 'too short' })).toBe(
       'coatcheck: COATCHECK_SECRET must be at least 32 bytes (e.g. openssl rand -hex 32)\n',
-    ]);
-    expect(existsSync(untouched)).toBe(false);
+    );
     const origin = coatcheck(['serve'], { env: { PORT: '0', COATCHECK_ORIGIN: 'https://app.example.com/app' } });
     expect(origin.stderr).toBe(
       'coatcheck: COATCHECK_ORIGIN must be an origin (scheme, host and port only), such as https://app.example.com\n',
