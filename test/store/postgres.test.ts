@@ -95,6 +95,29 @@ describe.runIf(available)('postgres', () => {
       expect(await versions(schema)).toEqual(postgresMigrations.map((migration) => migration.version));
     });
 
+    it('applies each migration once under a stricter default isolation level, to a new or an older schema', async () => {
+      // A database (or role) may default to REPEATABLE READ or SERIALIZABLE; a migration that read
+      // its version with the snapshot taken before it waited for the lock would redo the work.
+      for (const level of ['repeatable\\ read', 'serializable']) {
+        const strict = [0, 1].map(() => {
+          const pool = new pg.Pool({
+            connectionString: postgresUrl(),
+            max: 1,
+            options: `-c default_transaction_isolation=${level}`,
+          });
+          pool.on('error', () => undefined);
+          pools.push(pool);
+          return pool;
+        });
+        const schema = newSchema();
+        const fresh = await Promise.all(strict.map((pool) => migrate(pool, schema, postgresMigrations.slice(0, 1))));
+        expect(fresh.map((result) => result.from).sort()).toEqual([0, 1]);
+        const upgraded = await Promise.all(strict.map((pool) => migrate(pool, schema)));
+        expect(upgraded.map((result) => result.from).sort()).toEqual([1, known]);
+        expect(await versions(schema)).toEqual(postgresMigrations.map((migration) => migration.version));
+      }
+    });
+
     it('applies a later migration to a schema at an earlier version, in the schema', async () => {
       const schema = newSchema();
       const pool = newPool();

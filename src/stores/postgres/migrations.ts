@@ -50,9 +50,9 @@ export async function migratePostgres(
 }
 
 /**
- * One transaction holds every step. The advisory lock (keyed by schema, released at commit) makes
- * concurrent callers queue, so the schema and version checks below never race: the second caller
- * finds the work done. DDL is transactional in Postgres, so a failed migration leaves nothing behind.
+ * One READ COMMITTED transaction holds every step. The advisory lock (keyed by schema, released at
+ * commit) makes concurrent callers queue, so the schema and version checks below never race: the
+ * second caller finds the work done. DDL is transactional in Postgres, so a failed migration leaves nothing behind.
  */
 export async function migrate(
   pool: pg.Pool,
@@ -74,7 +74,11 @@ export async function migrate(
       : client.query<R>({ text, values, query_timeout: timeoutMs + 5_000 } as pg.QueryConfig);
   let failed = false;
   try {
-    await query('BEGIN');
+    // READ COMMITTED whatever the database's default: each statement after the lock must see what
+    // a migration that held it before committed. Under REPEATABLE READ or SERIALIZABLE the snapshot
+    // is taken by the statement that waits for the lock, so a second instance would find the schema
+    // missing or at its old version and apply the work again (and fail on what is already there).
+    await query('BEGIN ISOLATION LEVEL READ COMMITTED');
     if (timeoutMs !== undefined) await query(`SET LOCAL statement_timeout = ${Math.floor(timeoutMs)}`);
     await query("SELECT pg_advisory_xact_lock(hashtext('coatcheck_migrate'), hashtext($1))", [schema]);
     // Checked first because CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege on the database
