@@ -48,6 +48,8 @@ export function createPostgresRevocationFeed(options: {
   const heartbeatMs = heartbeatInterval(options.heartbeatMs);
   let heartbeat: { stop: () => void } | undefined;
   let listener: pg.Client | undefined;
+  // A LISTEN connection being opened (by subscribe or a reconnect), which close() must end too.
+  let connecting: pg.Client | undefined;
   let pinged: pg.Client | undefined;
   let closed = false;
   let reconnectTimer: NodeJS.Timeout | undefined;
@@ -65,8 +67,23 @@ export function createPostgresRevocationFeed(options: {
       if (event) handlers.onEvent(event);
     });
     client.on('end', () => abandon(client, handlers));
-    await client.connect();
-    await client.query(`LISTEN ${CHANNEL}`);
+    connecting = client;
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+    } catch (error) {
+      // A connection that got as far as connecting would otherwise stay open, unused.
+      void client.end().catch(() => undefined);
+      throw error;
+    } finally {
+      if (connecting === client) connecting = undefined;
+    }
+    // Closed while this connection was being opened (close() does not wait for it): end it here,
+    // or it would listen, and hold the process open, for ever.
+    if (closed) {
+      void client.end().catch(() => undefined);
+      return;
+    }
     listener = client;
     if (attempt > 0) handlers.onConnected();
   }
@@ -86,6 +103,7 @@ export function createPostgresRevocationFeed(options: {
     try {
       await listen(handlers, attempt);
     } catch {
+      if (closed) return;
       reconnectTimer = setTimeout(() => void reconnect(handlers, attempt + 1), Math.min(100 * 2 ** attempt, 2000));
     }
   }
@@ -145,6 +163,9 @@ export function createPostgresRevocationFeed(options: {
       closed = true;
       heartbeat?.stop();
       if (reconnectTimer) clearTimeout(reconnectTimer);
+      // Not waited for: through a partition, ending a connection still connecting waits out its
+      // connect timeout. Should it connect after all, listen() ends it.
+      void connecting?.end().catch(() => undefined);
       await listener?.end().catch(() => undefined);
     },
   };
