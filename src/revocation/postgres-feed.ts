@@ -6,6 +6,9 @@ import type { RevocationEvent, RevocationFeed, RevocationFeedHandlers } from './
 const CHANNEL = 'coatcheck_revocations';
 // NOTIFY payloads are limited to 8000 bytes: large events are split.
 const MAX_IDS_PER_NOTIFY = 150;
+// Expired events removed per publish or catch-up: several times what one publish adds, so the table
+// shrinks back to the events still active.
+const PRUNE_BATCH = 500;
 
 function parse(payload: string | undefined): RevocationEvent | null {
   if (!payload) return null;
@@ -53,6 +56,13 @@ export function createPostgresRevocationFeed(options: {
   let pinged: pg.Client | undefined;
   let closed = false;
   let reconnectTimer: NodeJS.Timeout | undefined;
+
+  // Events stop mattering when they expire; the minute of slack covers clocks that disagree. A
+  // bounded batch, skipping rows another instance is already deleting, so cleanup never makes a
+  // logout wait nor runs into the statement timeout however far behind it is.
+  const prune = `DELETE FROM ${table} WHERE id IN (
+      SELECT id FROM ${table} WHERE expires_at < $1 ORDER BY expires_at LIMIT ${PRUNE_BATCH} FOR UPDATE SKIP LOCKED
+    )`;
 
   const unavailable = (error: unknown): never => {
     throw new StoreUnavailableError('The revocation feed is unavailable', { cause: error });
@@ -127,10 +137,14 @@ export function createPostgresRevocationFeed(options: {
       } finally {
         client?.release();
       }
+      // As the Redis feed does on every publish: without it, only a start or a reconnect removed
+      // anything, and instances that ran for weeks kept every event. The event is already out, so
+      // a failure here is not the publisher's.
+      await options.pool.query(prune, [Date.now() - 60_000]).catch(() => undefined);
     },
     async loadActive(now) {
+      await options.pool.query(prune, [now - 60_000]).catch(() => undefined);
       try {
-        await options.pool.query(`DELETE FROM ${table} WHERE expires_at < $1`, [now - 60_000]);
         const { rows } = await options.pool.query<{ event: string }>(
           `SELECT event FROM ${table} WHERE expires_at >= $1`,
           [now],

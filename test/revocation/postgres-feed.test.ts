@@ -56,6 +56,22 @@ describe.runIf(available)('Postgres revocation feed', () => {
     return rows.length;
   }
 
+  it('removes expired events as it publishes, so the table stays small between restarts', async () => {
+    // Only a start or a reconnect (loadActive) used to remove them: instances that run for weeks
+    // kept every logout's event, and the catch-up after a reconnect had to delete them all first.
+    const table = `"${schema}".revocation_events`;
+    await pool.query(`INSERT INTO ${table} (event, expires_at) SELECT '{}', 0 FROM generate_series(1, 50)`);
+    const feed = createPostgresRevocationFeed({ pool, connectionString: postgresUrl(), schema });
+    cleanups.push(() => feed.close());
+    const event = { sessionIds: ['ses_published'], users: [], expiresAt: Date.now() + 60_000 };
+    await feed.publish(event);
+    const { rows } = await pool.query<{ event: string }>(
+      `SELECT event FROM ${table} WHERE expires_at < $1 OR event LIKE '%ses_published%'`,
+      [Date.now() - 60_000],
+    );
+    expect(rows.map((row) => JSON.parse(row.event) as unknown)).toEqual([event]);
+  });
+
   it('closed while it reconnects, it leaves no LISTEN connection behind and hears nothing more', async () => {
     const { feed, applicationName } = proxiedFeed(100);
     const heard: RevocationEvent[] = [];
