@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { StoreUnavailableError } from '../core/errors.js';
+import { checkSchemaName } from '../stores/postgres/connection.js';
 import { heartbeatInterval, startHeartbeat } from './heartbeat.js';
 import type { RevocationEvent, RevocationFeed, RevocationFeedHandlers } from './types.js';
 
@@ -42,12 +43,13 @@ function chunks(event: RevocationEvent): RevocationEvent[] {
 export function createPostgresRevocationFeed(options: {
   pool: pg.Pool;
   connectionString: string;
-  /** The schema of coatcheck's tables (validated by the store). */
+  /** The schema of coatcheck's tables: the store's `schema` (a plain lowercase name, else TypeError). */
   schema: string;
   /** How often the LISTEN connection is pinged; unanswered this long, it is dropped and reopened. Default 5000. */
   heartbeatMs?: number;
 }): RevocationFeed {
-  const table = `"${options.schema}".revocation_events`;
+  // Checked here too: the name is pasted into SQL, and the feed is public API on its own.
+  const table = `"${checkSchemaName(options.schema)}".revocation_events`;
   const heartbeatMs = heartbeatInterval(options.heartbeatMs);
   let heartbeat: { stop: () => void } | undefined;
   let listener: pg.Client | undefined;

@@ -56,6 +56,17 @@ describe.runIf(available)('Postgres revocation feed', () => {
     return rows.length;
   }
 
+  it('refuses a schema name that is not a plain lowercase identifier with TypeError, as the store does', () => {
+    // The name is pasted into the feed's SQL: an application that passes its own setting straight
+    // through must not be able to turn it into statements.
+    const names = ['', 'Auth', 'auth-x', 'public".revocation_events; DROP TABLE users; --', 'pg_auth', 'a'.repeat(64)];
+    for (const name of names) {
+      expect(() => createPostgresRevocationFeed({ pool, connectionString: postgresUrl(), schema: name })).toThrow(
+        TypeError,
+      );
+    }
+  });
+
   it('removes expired events as it publishes, so the table stays small between restarts', async () => {
     // Only a start or a reconnect (loadActive) used to remove them: instances that run for weeks
     // kept every logout's event, and the catch-up after a reconnect had to delete them all first.
