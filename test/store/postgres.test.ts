@@ -274,6 +274,60 @@ describe.runIf(available)('postgres', () => {
       expect(await store.refreshFamilies.findByTokenHash(kept.hashes[0] ?? '')).toEqual(kept.family);
     });
 
+    it('loses a rotation race with false, not a 503, on a database that defaults to a stricter isolation level', async () => {
+      // The losing tab of two refreshing at once must re-read and get the winner's successor. Under
+      // REPEATABLE READ or SERIALIZABLE its UPDATE failed with 40001 (a 503) instead of matching nothing.
+      for (const level of ['repeatable\\ read', 'serializable']) {
+        const schema = newSchema();
+        await migratePostgres(postgresUrl(), { schema });
+        const pool = new pg.Pool({
+          connectionString: postgresUrl(),
+          max: 2,
+          application_name: schema,
+          options: `-c default_transaction_isolation=${level}`,
+        });
+        pool.on('error', () => undefined);
+        pools.push(pool);
+        const store = await createPostgresStore({ pool }, { schema });
+        const { family } = await createRotatedFamily(store);
+
+        // The winner's rotation, held uncommitted until the loser has read its snapshot and waits.
+        const winner = makeRotation(family.currentHash, T0 + 10 * MINUTE);
+        const holder = await admin().connect();
+        try {
+          await holder.query('BEGIN');
+          await holder.query(
+            `UPDATE "${schema}".refresh_families SET current_hash = $2, generation = generation + 1 WHERE id = $1`,
+            [family.id, winner.currentHash],
+          );
+          const loser = store.refreshFamilies.rotate(
+            family.id,
+            family.currentHash,
+            makeRotation(family.currentHash, T0 + 10 * MINUTE),
+          );
+          loser.catch(() => undefined);
+          await expect
+            .poll(
+              async () =>
+                (
+                  await admin().query(
+                    "SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+                    [schema],
+                  )
+                ).rowCount,
+              { timeout: 3_000, interval: 20 },
+            )
+            .toBe(1);
+          await holder.query('COMMIT');
+          expect(await loser).toBe(false);
+        } finally {
+          await holder.query('ROLLBACK').catch(() => undefined);
+          holder.release();
+        }
+        expect((await store.refreshFamilies.findById(family.id))?.currentHash).toBe(winner.currentHash);
+      }
+    });
+
     it('swaps in SQL, not in a cache: a second store sees the rotation and loses the race', async () => {
       const schema = newSchema();
       const first = await open(schema, { migrate: true });

@@ -53,6 +53,16 @@ export interface Database {
 }
 
 /**
+ * A serialization failure (40001) or a deadlock (40P01) rolled the statement back entirely, and every
+ * statement the store runs is a transaction of its own: run again, on a fresh snapshot, it answers
+ * as READ COMMITTED would have. A database (or role) may default to REPEATABLE READ or
+ * SERIALIZABLE, under which the loser of two rotations of one refresh token otherwise got a 503
+ * instead of matching nothing (and then the winner's successor, as the grace window promises).
+ */
+const RETRIED_SQL_STATES = new Set(['40001', '40P01']);
+const MAX_ATTEMPTS = 3;
+
+/**
  * Every statement names its tables with the schema rather than relying on `search_path`: a pool the
  * application passes in keeps its own `search_path`, and its own queries are not redirected.
  */
@@ -62,10 +72,13 @@ export function createDatabase(pool: pg.Pool, schema: string, isClosed: () => bo
     table: (name) => `"${schema}".${name}`,
     async query<R extends pg.QueryResultRow>(text: string, values?: unknown[]) {
       if (isClosed()) throw new StoreUnavailableError('The store is closed');
-      try {
-        return await pool.query<R>(text, values);
-      } catch (error) {
-        throw toStoreError(error);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await pool.query<R>(text, values);
+        } catch (error) {
+          if (attempt < MAX_ATTEMPTS && RETRIED_SQL_STATES.has(sqlStateOf(error) ?? '')) continue;
+          throw toStoreError(error);
+        }
       }
     },
   };
