@@ -5,6 +5,7 @@ import { createPostgresStore, migratePostgres, type PostgresStore } from '../../
 import { createDatabase } from '../../src/stores/postgres/connection.js';
 import { checkSchemaVersion, migrate } from '../../src/stores/postgres/migrations.js';
 import { postgresMigrations } from '../../src/stores/postgres/schema.js';
+import { runCli } from '../helpers/cli.js';
 import { postgresUrl, probePostgres, requireService } from '../helpers/services.js';
 import { defineStoreConformance } from './conformance.js';
 import { makeRotation, makeSession, makeUser, MINUTE, T0 } from './fixtures.js';
@@ -152,6 +153,46 @@ describe.runIf(available)('postgres', () => {
         );
       }
       expect(await versions(schema)).toEqual([...postgresMigrations.map((migration) => migration.version), 999]);
+    });
+
+    it('says what the server refused when a migration fails on the schema, not that the store is unavailable', async () => {
+      // `public` is the default schema, and an application's own `users` table is often there.
+      const schema = newSchema();
+      await admin().query(`CREATE SCHEMA "${schema}"`);
+      await admin().query(`CREATE TABLE "${schema}".users (id INTEGER)`);
+      const attempts: (() => Promise<unknown>)[] = [
+        () => migratePostgres(postgresUrl(), { schema }),
+        () => open(schema, { migrate: true }),
+      ];
+      for (const attempt of attempts) {
+        const failure: unknown = await attempt().catch((error: unknown) => error);
+        expect(failure).toBeInstanceOf(Error);
+        expect(failure).not.toBeInstanceOf(StoreUnavailableError);
+        expect((failure as Error).message).toBe(
+          `Migrating the Postgres schema "${schema}" to version 1 failed, and nothing was changed: ` +
+            'relation "users" already exists (SQLSTATE 42P07).',
+        );
+      }
+      const { rows } = await admin().query('SELECT to_regclass($1) AS found', [
+        `"${schema}".coatcheck_schema_migrations`,
+      ]);
+      expect(rows[0].found).toBeNull();
+
+      const cli = runCli(['migrate'], {
+        env: { DATABASE_URL: postgresUrl(), COATCHECK_DATABASE_SCHEMA: schema },
+      });
+      expect(cli.status).toBe(1);
+      expect(cli.stderr).toMatch(/^coatcheck: Migrating the Postgres schema .* relation "users" already exists .*\n$/);
+    });
+
+    it('coatcheck migrate brings a schema to the newest version, then has nothing to do', () => {
+      const schema = newSchema();
+      const env = { DATABASE_URL: postgresUrl(), COATCHECK_DATABASE_SCHEMA: schema };
+      const first = runCli(['migrate'], { env });
+      expect([first.status, first.stderr]).toEqual([0, '']);
+      expect(first.stdout).toBe(`postgres (${schema}): migrated from version 0 to ${known}\n`);
+      const again = runCli(['migrate'], { env });
+      expect(again.stdout).toBe(`postgres (${schema}): at version ${known}, nothing to do\n`);
     });
 
     it('refuses to open an unmigrated schema without migrate: true, and creates nothing', async () => {

@@ -32,8 +32,9 @@ export interface PostgresStore extends Store {
 /**
  * Opens a Postgres store. Rejects at open when the database cannot be reached
  * (`StoreUnavailableError`) or its schema is not at the version this code knows (a plain `Error`
- * saying to run `coatcheck migrate`, or to upgrade coatcheck); after that, failures reject as the
- * store contract says.
+ * saying to run `coatcheck migrate`, or to upgrade coatcheck), or, with `migrate`, when the server
+ * refuses a migration (a plain `Error` saying what it refused: a table of that name already there,
+ * no CREATE privilege); after that, failures reject as the store contract says.
  *
  * A pool the store opens gets bounded timeouts (2 s to connect, 5 s per statement) so an outage
  * turns into prompt 503s, and it recovers by itself: a broken connection is dropped and the next

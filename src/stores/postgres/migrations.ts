@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { checkSchemaName, createPool, type Database, toStoreError } from './connection.js';
+import { checkSchemaName, createPool, type Database, sqlStateOf, toStoreError } from './connection.js';
 import { type PostgresMigration, postgresMigrations } from './schema.js';
 
 /** The schema version a database was at before `migratePostgres`, and the one it is at now. */
@@ -18,6 +18,35 @@ export const MIGRATION_TIMEOUT_MS = 10 * 60_000;
 /** Refusals about the schema version: told to the operator as they are, never as a 503. */
 class SchemaVersionError extends Error {
   override readonly name = 'SchemaVersionError';
+}
+
+/**
+ * A migration the server refused (a table of that name already there, no CREATE privilege on the
+ * schema: the default for `public` since Postgres 15). The operator must act, so the message says
+ * what the server said; it goes to the operator (`coatcheck migrate`, start-up), never to a client.
+ */
+class MigrationError extends Error {
+  override readonly name = 'MigrationError';
+}
+
+/**
+ * SQLSTATE classes that mean the server could not serve the migration at all (connection, operator
+ * intervention such as a timeout or shutdown, resources, system error): a `StoreUnavailableError`,
+ * worth retrying. Any other refusal is about this schema and will not pass by itself.
+ */
+const UNAVAILABLE_CLASSES = ['08', '53', '57', '58', 'XX'];
+
+function toMigrationError(error: unknown, schema: string, version: number): Error {
+  const sqlState = sqlStateOf(error);
+  if (sqlState === undefined || UNAVAILABLE_CLASSES.includes(sqlState.slice(0, 2))) return toStoreError(error);
+  const said = error instanceof Error ? error.message : String(error);
+  const step =
+    version === 0
+      ? `Preparing the Postgres schema "${schema}" for coatcheck`
+      : `Migrating the Postgres schema "${schema}" to version ${version}`;
+  return new MigrationError(`${step} failed, and nothing was changed: ${said} (SQLSTATE ${sqlState}).`, {
+    cause: error,
+  });
 }
 
 /**
@@ -73,6 +102,8 @@ export async function migrate(
       ? client.query<R>(text, values)
       : client.query<R>({ text, values, query_timeout: timeoutMs + 5_000 } as pg.QueryConfig);
   let failed = false;
+  // The version being applied, for the operator's message: 0 while the schema is being prepared.
+  let applying = 0;
   try {
     // READ COMMITTED whatever the database's default: each statement after the lock must see what
     // a migration that held it before committed. Under REPEATABLE READ or SERIALIZABLE the snapshot
@@ -98,6 +129,7 @@ export async function migrate(
     if (from > known) throw newerSchemaError(schema, from, known);
     for (const migration of list) {
       if (migration.version <= from) continue;
+      applying = migration.version;
       await query(migration.sql);
       await query('INSERT INTO coatcheck_schema_migrations (version, applied_at) VALUES ($1, $2)', [
         migration.version,
@@ -109,7 +141,7 @@ export async function migrate(
   } catch (error) {
     failed = true;
     await client.query('ROLLBACK').catch(() => undefined);
-    throw error instanceof SchemaVersionError ? error : toStoreError(error);
+    throw error instanceof SchemaVersionError ? error : toMigrationError(error, schema, applying);
   } finally {
     // A connection that failed mid-transaction is not worth reusing.
     client.release(failed);
