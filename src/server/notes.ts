@@ -43,16 +43,41 @@ export function createSqliteNotes(db: BetterSqlite3.Database): NoteStore {
   };
 }
 
+/**
+ * In one transaction under an advisory lock: `CREATE ... IF NOT EXISTS` is not safe against itself,
+ * and two instances starting together on a new database would otherwise both create the table's
+ * row type, and one of them would fail to start (23505 on `pg_type_typname_nsp_index`).
+ */
+async function createPostgresNotesTable(pool: pg.Pool, schema: string, table: string): Promise<void> {
+  const client = await pool.connect().catch((error: unknown) => {
+    throw toStoreError(error);
+  });
+  let failed = false;
+  try {
+    // As the migrations do: whatever the database's default, what the lock's holder committed is seen.
+    await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+    await client.query("SELECT pg_advisory_xact_lock(hashtext('coatcheck_demo_notes'), hashtext($1))", [schema]);
+    await client.query(`CREATE TABLE IF NOT EXISTS ${table} (
+      id TEXT PRIMARY KEY,
+      user_id TEXT NOT NULL,
+      text TEXT NOT NULL,
+      created_at BIGINT NOT NULL
+    )`);
+    await client.query(`CREATE INDEX IF NOT EXISTS demo_notes_user ON ${table} (user_id, created_at)`);
+    await client.query('COMMIT');
+  } catch (error) {
+    failed = true;
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw toStoreError(error);
+  } finally {
+    client.release(failed);
+  }
+}
+
 export async function createPostgresNotes(pool: pg.Pool, schema: string): Promise<NoteStore> {
   // `schema` was validated by the Postgres store.
   const table = `"${schema}".demo_notes`;
-  await pool.query(`CREATE TABLE IF NOT EXISTS ${table} (
-    id TEXT PRIMARY KEY,
-    user_id TEXT NOT NULL,
-    text TEXT NOT NULL,
-    created_at BIGINT NOT NULL
-  )`);
-  await pool.query(`CREATE INDEX IF NOT EXISTS demo_notes_user ON ${table} (user_id, created_at)`);
+  await createPostgresNotesTable(pool, schema, table);
   // As the auth store does: a Postgres that cannot be reached is a 503, not a 500.
   const query = async <R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> => {
     try {
