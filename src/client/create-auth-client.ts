@@ -12,7 +12,9 @@ import type {
 } from './types.js';
 
 type TabMessage =
-  { type: 'logout' } | { type: 'ended'; code: string } | { type: 'login'; userId: string; mode: LoginMode };
+  | { type: 'logout' }
+  | { type: 'ended'; code: string; mode: LoginMode }
+  | { type: 'login'; userId: string; mode: LoginMode };
 type Listener = (detail: never) => void;
 
 /** The fraction of an access token's life after which it is renewed ahead of expiry. */
@@ -64,8 +66,9 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
 
   function endSession(code: string, status: number): void {
     if (mode === null) return;
+    const ended = mode;
     reset();
-    channel?.postMessage({ type: 'ended', code } satisfies TabMessage);
+    channel?.postMessage({ type: 'ended', code, mode: ended } satisfies TabMessage);
     emit('session-ended', { code, status });
   }
 
@@ -218,6 +221,10 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       return;
     }
     if (message.type !== 'logout' && message.type !== 'ended') return;
+    // A login that ended is one device: the session cookie, or the refresh cookie's family. A tab
+    // in the other mode holds the other cookie, which may well be alive. (A logout, by contrast,
+    // sends both cookies and the server ends both.)
+    if (message.type === 'ended' && message.mode !== mode) return;
     reset();
     if (message.type === 'ended') emit('session-ended', { code: String(message.code), status: 401 });
     else emit('logout', { reason: 'other-tab' });

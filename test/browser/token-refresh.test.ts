@@ -196,6 +196,38 @@ describeBrowser('token mode in Chromium: silent refresh, tabs, revocation', () =
     await context.close();
   });
 
+  it('a login that ends in one tab leaves a tab of the other mode logged in: its cookie is another device', async () => {
+    const context = await browser.newContext();
+    const a = await context.newPage();
+    const b = await context.newPage();
+    await Promise.all([openDemo(a, server), openDemo(b, server)]);
+    // A logs in with a session cookie; B, still on the login form, in token mode: two devices.
+    await a.bringToFront();
+    const { email } = await loginThroughPage(a, { mode: 'session' });
+    await b.bringToFront();
+    await loginThroughPage(b, { mode: 'token', email, register: false });
+
+    // A revokes B's device; B's next call finds its refresh family gone and ends its login.
+    await a.bringToFront();
+    await reloadPanels(a);
+    await a
+      .locator('#devices li:not(.current)')
+      .getByRole('button', { name: /^Revoke/ })
+      .click();
+    await expect.poll(() => a.locator('#devices li').count()).toBe(1);
+    await b.bringToFront();
+    expect(await pageFetchStatus(b, '/auth/me')).toBe(401);
+    await waitForSignedOut(b);
+    expect(await b.locator('#status').textContent()).toMatch(/^Your session has ended \(invalid_refresh_token\)/);
+
+    // A's session cookie was never touched: A must not be shown as logged out.
+    await a.waitForTimeout(300);
+    expect(await a.locator('#signed-in').isVisible()).toBe(true);
+    expect(await a.locator('#status').textContent()).not.toMatch(/ended/);
+    expect(await pageFetchStatus(a, '/auth/me')).toBe(200);
+    await context.close();
+  });
+
   it('a device revoked from another browser ends with session-ended on its next call, once', async () => {
     const contextA = await browser.newContext();
     const contextB = await browser.newContext();
