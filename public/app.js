@@ -24,6 +24,10 @@ function describe(error) {
   if (error.code === 'invalid_request' && error.errors.length > 0) {
     return error.errors.map((e) => `${e.path}: ${e.message}`).join(' ');
   }
+  // The server says which rule the password broke (common, the email, the current password).
+  if (error.code === 'weak_password' && error.errors.length > 0) {
+    return `That password is not accepted: ${error.errors.map((e) => e.message).join(' ')}`;
+  }
   return MESSAGES[error.code] ?? `${error.message} (${error.code}).`;
 }
 

@@ -128,6 +128,32 @@ describeBrowser('the demo page in Chromium', () => {
     await context.close();
   });
 
+  it('says which password rule was broken, as the server does', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await openDemo(page, server);
+    const status = page.locator('#status');
+    const email = `local.part.${Date.now()}@example.com`;
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password', { exact: true }).fill(email.split('@')[0]!);
+    await page.getByRole('button', { name: 'Create account and log in' }).click();
+    await expect
+      .poll(() => status.textContent())
+      .toBe(
+        'That password is not accepted: The password must not be your email address or the part of it before the @.',
+      );
+    expect(await status.getAttribute('class')).toContain('error');
+
+    await loginThroughPage(page, { mode: 'session' });
+    await page.getByLabel('Current password').fill(PASSWORD);
+    await page.getByLabel('New password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await expect
+      .poll(() => status.textContent())
+      .toBe('That password is not accepted: The new password must differ from the current one.');
+    await context.close();
+  });
+
   it('can be used with the keyboard alone; every control has a label', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
