@@ -56,6 +56,9 @@ const when = (iso) => new Date(iso).toLocaleString();
 /** Runs an action with its form or button disabled, and reports a failure in the status line. */
 async function act(control, action) {
   const controls = control.tagName === 'FORM' ? [...control.elements] : [control];
+  // Disabling the focused control drops focus to <body>: a keyboard or screen-reader user would
+  // lose their place after every wrong password or added note. It is given back at the end.
+  const focused = control.contains(document.activeElement) ? document.activeElement : null;
   for (const c of controls) c.disabled = true;
   control.setAttribute('aria-busy', 'true');
   try {
@@ -65,6 +68,9 @@ async function act(control, action) {
   } finally {
     for (const c of controls) c.disabled = false;
     control.removeAttribute('aria-busy');
+    // Unless something else took focus meanwhile (a panel that appeared), or the control is gone.
+    const free = document.activeElement === null || document.activeElement === document.body;
+    if (focused?.isConnected && free && !focused.closest('[hidden]')) focused.focus();
   }
 }
 

@@ -196,6 +196,35 @@ describeBrowser('the demo page in Chromium', () => {
     await context.close();
   });
 
+  it('keeps keyboard focus where it was after a refused login and after adding a note', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await openDemo(page, server);
+    const focusedId = (): Promise<string> => page.evaluate(() => document.activeElement?.id ?? '');
+    const email = `focus.${Date.now()}@example.com`;
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password', { exact: true }).focus();
+    await page.keyboard.type('not the password at all');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('#status').textContent()).toBe('The email or password is wrong.');
+    // The user can type the password again at once, where they were.
+    expect(await focusedId()).toBe('password');
+
+    await loginThroughPage(page, { mode: 'session', email });
+    await page.getByLabel('New note').focus();
+    await page.keyboard.type('first');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('#status').textContent()).toBe('Note added.');
+    expect(await focusedId()).toBe('note-text');
+    await page.keyboard.type('second');
+    await page.keyboard.press('Enter');
+    // (Sorted: the test server's clock stands still, and notes of one instant come in id order.)
+    await expect
+      .poll(async () => (await page.locator('#notes li').allTextContents()).sort())
+      .toEqual(['first', 'second']);
+    await context.close();
+  });
+
   it('fits a phone screen and renders the user after login (screenshots in test-output/)', async () => {
     const dir = ensureOutputDir();
     for (const [name, viewport] of [
