@@ -206,7 +206,21 @@ async function loadDevices() {
 }
 
 $('logout-all').addEventListener('click', (event) => act(event.currentTarget, () => client.logoutAll()));
-$('logout').addEventListener('click', (event) => act(event.currentTarget, () => client.logout()));
+$('logout').addEventListener('click', (event) =>
+  act(event.currentTarget, async () => {
+    try {
+      await client.logout();
+    } catch (error) {
+      // The client forgets the login here all the same, but the HttpOnly cookie, which this page
+      // cannot clear, still holds it: saying only "server unreachable" would pass for logged out.
+      say(
+        `Logged out in this page only: ${describe(error)} The server still knows this login, and ` +
+          'its cookie brings it back on reload: reload and log out again once the server answers.',
+        { error: true },
+      );
+    }
+  }),
+);
 
 // --- Password ---
 

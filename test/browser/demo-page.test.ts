@@ -225,6 +225,24 @@ describeBrowser('the demo page in Chromium', () => {
     await context.close();
   });
 
+  it('a logout the server never received says that the login still lives in the cookie', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await openDemo(page, server);
+    const { email } = await loginThroughPage(page, { mode: 'session' });
+    await page.route('**/auth/logout', (route) => route.abort('connectionrefused'));
+    await page.getByRole('button', { name: 'Log out', exact: true }).click();
+    await waitForSignedOut(page);
+    await expect.poll(() => page.locator('#status').textContent()).toMatch(/^Logged out in this page only: /);
+    expect(await page.locator('#status').textContent()).toContain('The server could not be reached.');
+    expect(await page.locator('#status').textContent()).toContain('The server still knows this login');
+    // Which is the truth: the cookie was never cleared, and a reload finds the login.
+    await page.unroute('**/auth/logout');
+    await page.reload();
+    await waitForSignedIn(page, email);
+    await context.close();
+  });
+
   it('fits a phone screen and renders the user after login (screenshots in test-output/)', async () => {
     const dir = ensureOutputDir();
     for (const [name, viewport] of [
