@@ -267,6 +267,9 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
         me = (await response.json()) as MeResult;
         mode = 'session';
       } else {
+        // Only a 401 means "no session cookie": a 503 (store down) says nothing about who is
+        // logged in, and must not be reported as "nobody" while the cookie is alive.
+        if (response.status !== 401) throw await readProblem(response);
         if ((await refresh()) !== true) return null;
         me = await call<MeResult>('/me');
       }

@@ -243,6 +243,35 @@ describeBrowser('the demo page in Chromium', () => {
     await context.close();
   });
 
+  it('a reload while the server cannot check the session says so, not "Not logged in."', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await openDemo(page, server);
+    const { email } = await loginThroughPage(page, { mode: 'session' });
+    // What coatcheck answers while its store is unreachable.
+    await page.route('**/auth/me', (route) =>
+      route.fulfill({
+        status: 503,
+        contentType: 'application/problem+json',
+        body: JSON.stringify({
+          status: 503,
+          code: 'store_unavailable',
+          title: 'The service is temporarily unavailable',
+        }),
+      }),
+    );
+    await openDemo(page, server);
+    expect(await page.locator('#status').textContent()).toBe(
+      'The service is temporarily unavailable (store_unavailable).',
+    );
+    expect(await page.locator('#status').getAttribute('class')).toContain('error');
+    // The session was alive all along.
+    await page.unroute('**/auth/me');
+    await page.reload();
+    await waitForSignedIn(page, email);
+    await context.close();
+  });
+
   it('fits a phone screen and renders the user after login (screenshots in test-output/)', async () => {
     const dir = ensureOutputDir();
     for (const [name, viewport] of [
