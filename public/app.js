@@ -156,7 +156,10 @@ async function loadCookies() {
   $('cookie-rows').replaceChildren(
     ...cookies.map((cookie) => {
       const row = document.createElement('tr');
-      const sent = cookie.sent ? 'yes' : cookie.purpose === 'refresh' ? 'no: its Path keeps it to /auth' : 'no';
+      // The Path explains a refresh cookie that exists; in session mode there is usually none at all.
+      const notSentRefresh =
+        client.mode === 'token' ? 'no: its Path keeps it to /auth' : 'no: only a token-mode login sets it';
+      const sent = cookie.sent ? 'yes' : cookie.purpose === 'refresh' ? notSentRefresh : 'no';
       const flags = element('td');
       const list = element('ul', undefined, 'flags');
       list.append(...cookie.attributes.map((flag) => element('li', flag)));

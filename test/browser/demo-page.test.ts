@@ -61,7 +61,8 @@ describeBrowser('the demo page in Chromium', () => {
     expect((await cells(0))[3]).toBe('yes');
     expect((await cells(1))[0]).toBe('__Secure-coatcheck.rt');
     expect(await flags(1)).toEqual(['Path=/auth', 'HttpOnly', 'Secure', 'SameSite=Strict']);
-    expect((await cells(1))[3]).toBe('no: its Path keeps it to /auth');
+    // Session mode set no refresh cookie: its Path is not why it is missing.
+    expect((await cells(1))[3]).toBe('no: only a token-mode login sets it');
     expect(await page.locator('#cookie-rows').textContent()).not.toContain(sid!.value);
 
     // A note through the page, then a reload keeps the login (the cookie is all it takes).
@@ -92,6 +93,10 @@ describeBrowser('the demo page in Chromium', () => {
     expect(await storageOf(page)).toBe('');
     expect(await indexedDbNames(page)).toEqual([]);
     expect(await page.locator('#whoami-method').textContent()).toBe('bearer token (token mode)');
+    // Here the refresh cookie exists, and its Path keeps it from GET /api/demo/cookies.
+    await expect
+      .poll(() => page.locator('#cookie-rows tr').nth(1).locator('td').nth(3).textContent())
+      .toBe('no: its Path keeps it to /auth');
 
     // The inspector decodes the in-memory token, counts down to exp, and warns that it is readable.
     expect(await page.locator('#token-view').isVisible()).toBe(true);
