@@ -28,6 +28,7 @@ export class RevocationList {
   #subscribed = false;
   #closed = false;
   #retryTimer: NodeJS.Timeout | undefined;
+  readonly #redeliveries = new Set<NodeJS.Timeout>();
   #pruneTimer: NodeJS.Timeout | undefined;
 
   constructor(options: RevocationListOptions) {
@@ -110,10 +111,50 @@ export class RevocationList {
     return 'valid';
   }
 
-  /** Records locally at once (this instance never waits for its own broadcast), then publishes. */
+  /**
+   * Records locally at once (this instance never waits for its own broadcast), then publishes. A
+   * failed publish still rejects, but is also retried in the background until it goes out or the
+   * event no longer matters: the session is already gone from the store, so a client that retries
+   * its logout gets a 204 that publishes nothing, and the other instances would otherwise accept
+   * the revoked session's access tokens on strict routes until they expire.
+   */
   async publish(event: RevocationEvent): Promise<void> {
     this.#apply(event);
-    await this.#options.feed.publish(event);
+    try {
+      await this.#options.feed.publish(event);
+    } catch (error) {
+      this.#options.logger.warn(
+        { event: 'revocations.publish_failed' },
+        'publishing a revocation failed; retrying in the background',
+      );
+      this.#redeliver(event, 0);
+      throw error;
+    }
+  }
+
+  #redeliver(event: RevocationEvent, attempt: number): void {
+    if (this.#closed) return;
+    const timer = setTimeout(
+      () => {
+        this.#redeliveries.delete(timer);
+        if (this.#closed) return;
+        if (event.expiresAt <= this.#options.clock.now()) {
+          this.#options.logger.warn(
+            { event: 'revocations.publish_abandoned' },
+            'a revocation was never published; every token it concerned has expired',
+          );
+          return;
+        }
+        this.#options.feed.publish(event).then(
+          () =>
+            this.#options.logger.info({ event: 'revocations.published_late' }, 'a delayed revocation was published'),
+          () => this.#redeliver(event, attempt + 1),
+        );
+      },
+      Math.min(100 * 2 ** attempt, 2000),
+    );
+    timer.unref();
+    this.#redeliveries.add(timer);
   }
 
   get live(): boolean {
@@ -123,6 +164,7 @@ export class RevocationList {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
+    for (const timer of this.#redeliveries) clearTimeout(timer);
     if (this.#pruneTimer) clearInterval(this.#pruneTimer);
     await this.#options.feed.close();
   }

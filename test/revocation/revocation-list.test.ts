@@ -11,9 +11,14 @@ import type { RevocationEvent, RevocationFeed, RevocationFeedHandlers } from '..
 function scriptedFeed() {
   let handlers: RevocationFeedHandlers | undefined;
   const stored: RevocationEvent[] = [];
-  const state = { failingLoads: 0, loads: 0 };
+  const state = { failingLoads: 0, loads: 0, failingPublishes: 0, publishes: 0 };
   const feed: RevocationFeed = {
     publish(event) {
+      state.publishes += 1;
+      if (state.failingPublishes > 0) {
+        state.failingPublishes -= 1;
+        return Promise.reject(new Error('store unreachable from this instance'));
+      }
       stored.push(event);
       handlers?.onEvent(event);
       return Promise.resolve();
@@ -68,6 +73,29 @@ describe('RevocationList', () => {
     for (let i = 0; i < 50 && !list.live; i++) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(scripted.state.loads).toBeGreaterThanOrEqual(4);
     expect(list.check('ses_a', 'usr_a', 1_000_000)).toBe('revoked');
+    await list.close();
+  });
+
+  it('retries a failed publish in the background until it goes out, and gives up once it cannot matter', async () => {
+    const clock = createManualClock(1_000_000);
+    const scripted = scriptedFeed();
+    const list = new RevocationList({ feed: scripted.feed, clock, logger: silentLogger });
+    await list.start();
+    scripted.state.failingPublishes = 2;
+    const event = { sessionIds: ['ses_a'], users: [], expiresAt: 1_060_000 };
+    await expect(list.publish(event)).rejects.toThrow('store unreachable');
+    expect(list.check('ses_a', 'usr_a', 1_000_000)).toBe('revoked');
+    for (let i = 0; i < 50 && scripted.stored.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(scripted.stored).toEqual([event]);
+    expect(scripted.state.publishes).toBe(3);
+
+    // An event whose tokens have all expired is not worth publishing any more.
+    scripted.state.failingPublishes = 1;
+    await expect(list.publish({ sessionIds: ['ses_b'], users: [], expiresAt: 1_070_000 })).rejects.toThrow();
+    clock.advance(70_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(scripted.state.publishes).toBe(4);
+    expect(scripted.stored).toEqual([event]);
     await list.close();
   });
 
