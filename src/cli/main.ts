@@ -7,6 +7,7 @@ import { runUsers } from './users-command.js';
 import { runKeys } from './keys-command.js';
 import { runDecode } from './decode-command.js';
 import { runMigrate } from './migrate-command.js';
+import { operatorMessage } from './operator-message.js';
 
 const HELP = `coatcheck: sessions, tokens and everything after the password check
 
@@ -81,7 +82,7 @@ main(process.argv.slice(2)).then(
       error instanceof ConfigError ||
       error instanceof TypeError ||
       (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
-    const message = error instanceof Error ? error.message : String(error);
+    const message = operatorMessage(error);
     process.stderr.write(`${message.startsWith('coatcheck') ? message : `coatcheck: ${message}`}\n`);
     if (!known && error instanceof Error && process.env.DEBUG) process.stderr.write(`${error.stack}\n`);
     process.exitCode = 1;

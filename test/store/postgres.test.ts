@@ -195,6 +195,21 @@ describe.runIf(available)('postgres', () => {
       expect(again.stdout).toBe(`postgres (${schema}): at version ${known}, nothing to do\n`);
     });
 
+    it('a command that cannot reach the database tells the operator why, in one line', () => {
+      const target = new URL(postgresUrl());
+      target.pathname = '/cc_no_such_database';
+      const missing = runCli(['migrate'], { env: { DATABASE_URL: target.href } });
+      expect(missing.status).toBe(1);
+      expect(missing.stderr).toBe(
+        'coatcheck: The Postgres store failed: database "cc_no_such_database" does not exist\n',
+      );
+      const refused = runCli(['users', 'list'], { env: { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/test' } });
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toMatch(
+        /^coatcheck: The Postgres store cannot be reached: connect ECONNREFUSED 127\.0\.0\.1:1\n$/,
+      );
+    });
+
     it('refuses to open an unmigrated schema without migrate: true, and creates nothing', async () => {
       const schema = newSchema();
       const failure: unknown = await open(schema).catch((error: unknown) => error);
