@@ -281,6 +281,21 @@ export function defineStoreConformance(
       });
     });
 
+    it('deletes a backlog of expired sessions larger than one batch, and counts all of it', async () => {
+      const user = await createUser();
+      const now = T0 + 60 * MINUTE;
+      // More than any store deletes per statement or round (Postgres 5,000, SQLite 1,000, Redis 200).
+      const backlog = 5_050;
+      for (let start = 0; start < backlog; start += 250) {
+        await Promise.all(
+          Array.from({ length: Math.min(250, backlog - start) }, () => createSession(user.id, { idleExpiresAt: now })),
+        );
+      }
+      const alive = await createSession(user.id, { idleExpiresAt: now + 1, absoluteExpiresAt: now + MINUTE });
+      expect(await store.sessions.deleteExpired(now)).toBe(backlog);
+      expect(await store.sessions.listByUser(user.id)).toEqual([alive]);
+    }, 60_000);
+
     describe('session with its user in one read', () => {
       const join = (secretHash: string) => findSessionWithUser(store, secretHash);
 

@@ -185,6 +185,31 @@ describe('sqlite store', () => {
     expect(await store.sessions.findById(session.id)).toBeNull();
   });
 
+  it('purges a backlog of expired sessions in batches, serving the event loop between them', async () => {
+    const store = open();
+    const user = makeUser();
+    await store.users.create(user);
+    const insert = store.database.prepare(
+      `INSERT INTO sessions (id, secret_hash, user_id, method, created_at, last_seen_at, idle_expires_at,
+         absolute_expires_at, user_agent, ip) VALUES (?, ?, ?, 'session', 0, 0, 1, 1, NULL, NULL)`,
+    );
+    store.database.transaction(() => {
+      for (let i = 0; i < 5_000; i++) insert.run(`ses_backlog_${i}`, `hash_${i}`, user.id);
+    })();
+    let turns = 0;
+    let purging = true;
+    const turn = () => {
+      if (!purging) return;
+      turns += 1;
+      setImmediate(turn);
+    };
+    setImmediate(turn);
+    expect(await store.sessions.deleteExpired(10)).toBe(5_000);
+    purging = false;
+    // One statement would have run inside the call, before any other callback could.
+    expect(turns).toBeGreaterThanOrEqual(3);
+  });
+
   it('stores times as INTEGER', async () => {
     const store = open();
     const user = makeUser();

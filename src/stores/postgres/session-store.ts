@@ -19,6 +19,9 @@ export interface SessionRow {
 export const columns =
   'id, secret_hash, user_id, method, created_at, last_seen_at, idle_expires_at, absolute_expires_at, user_agent, ip';
 
+/** Expired sessions deleted per statement, with their refresh families and token hashes. */
+const PURGE_BATCH = 5_000;
+
 export function createPostgresSessionStore(db: Database): SessionStore {
   const sessions = db.table('sessions');
   const insert = `INSERT INTO ${sessions} (${columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`;
@@ -33,7 +36,13 @@ export function createPostgresSessionStore(db: Database): SessionStore {
   // even while another connection creates or deletes this user's sessions. A null exceptId is
   // distinct from every id, so it spares nothing.
   const deleteByUser = `DELETE FROM ${sessions} WHERE user_id = $1 AND id IS DISTINCT FROM $2 RETURNING id`;
-  const deleteExpired = `DELETE FROM ${sessions} WHERE idle_expires_at <= $1 OR absolute_expires_at <= $1`;
+  // In batches, each its own statement: one DELETE over a backlog (a weekend of expired sessions)
+  // would run into the 5 s statement timeout on every purge and never get through it. Rows another
+  // instance's purge holds are skipped, not waited for.
+  const deleteExpiredBatch = `DELETE FROM ${sessions} WHERE id IN (
+      SELECT id FROM ${sessions} WHERE idle_expires_at <= $1 OR absolute_expires_at <= $1
+      LIMIT ${PURGE_BATCH} FOR UPDATE SKIP LOCKED
+    )`;
 
   return {
     async create(session) {
@@ -72,7 +81,12 @@ export function createPostgresSessionStore(db: Database): SessionStore {
       return result.rows.map((row) => row.id);
     },
     async deleteExpired(now) {
-      return (await db.query(deleteExpired, [now])).rowCount ?? 0;
+      let total = 0;
+      for (;;) {
+        const deleted = (await db.query(deleteExpiredBatch, [now])).rowCount ?? 0;
+        total += deleted;
+        if (deleted < PURGE_BATCH) return total;
+      }
     },
   };
 }
