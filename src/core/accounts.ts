@@ -25,6 +25,7 @@ export interface Credentials {
 }
 
 const MAX_NAME_LENGTH = 100;
+const HALF_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function requireEmail(input: string, path = 'email'): string {
   const email = normalizeEmail(input);
@@ -39,8 +40,15 @@ function requireEmail(input: string, path = 'email'): string {
 function cleanName(name: string | null | undefined): string | null {
   if (name === undefined || name === null) return null;
   const cleaned = name.normalize('NFC').trim();
-  // eslint-disable-next-line no-control-regex
-  if (cleaned.length === 0 || cleaned.length > MAX_NAME_LENGTH || /[\u0000-\u001F\u007F-\u009F]/.test(cleaned)) {
+  if (
+    cleaned.length === 0 ||
+    cleaned.length > MAX_NAME_LENGTH ||
+    // eslint-disable-next-line no-control-regex
+    /[\u0000-\u001F\u007F-\u009F]/.test(cleaned) ||
+    // Half a surrogate pair cannot be stored as UTF-8: the store would keep something else than
+    // the 201 answered (SQLite its raw bytes, read back as U+FFFD, Postgres U+FFFD at once).
+    HALF_SURROGATE.test(cleaned)
+  ) {
     throw new AuthError('invalid_request', 'The request is invalid.', {
       errors: [{ path: 'name', message: `Must be 1 to ${MAX_NAME_LENGTH} printable characters.` }],
     });

@@ -51,6 +51,8 @@ describe('POST /auth/register', () => {
     ['a name with control characters', { email: 'x5@example.com', password: PASSWORD, name: 'Ann\u0007' }],
     ['an empty name', { email: 'x6@example.com', password: PASSWORD, name: '   ' }],
     ['a 101-character name', { email: 'x7@example.com', password: PASSWORD, name: 'n'.repeat(101) }],
+    ['a name with half a surrogate pair', { email: 'x8@example.com', password: PASSWORD, name: 'Ann\uD800' }],
+    ['a name with a lone low surrogate', { email: 'x9@example.com', password: PASSWORD, name: '\uDC00Ann' }],
   ];
   it.each(invalid)('answers 400 invalid_request for %s and creates nothing', async (_label, json) => {
     const before = await userCount();
