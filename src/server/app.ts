@@ -175,7 +175,9 @@ export function createApp(options: {
   const onError: ErrorRequestHandler = (error: unknown, req, res, _next) => {
     const type = (error as { type?: unknown } | null)?.type;
     // A client that went away mid-request is not a server error, and there is nobody to answer.
-    if (type === 'request.aborted' || req.destroyed || res.destroyed) return;
+    // Not `req.destroyed`: Node destroys every request once its body has been read, so that test
+    // left each error after the body parser (a notes store down: 503) unanswered and unlogged.
+    if (type === 'request.aborted' || req.readableAborted || res.destroyed) return;
     if (type === 'entity.too.large') return sendProblem(res, 'payload_too_large');
     if (type === 'entity.parse.failed' || type === 'encoding.unsupported' || type === 'charset.unsupported') {
       return sendProblem(res, 'invalid_json');
