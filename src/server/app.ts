@@ -101,7 +101,8 @@ export function createApp(options: {
   app.use(securityHeaders(auth.options.https));
   app.use(authRouter(auth));
 
-  const json = express.json({ limit: '16kb', strict: true, type: () => true });
+  // No Content-Encoding, as on the auth routes: a body that did not inflate was a 500.
+  const json = express.json({ limit: '16kb', strict: true, type: () => true, inflate: false });
   const requireJson: RequestHandler = (req, res, next) => {
     if (!req.is('application/json'))
       return sendProblem(res, 'unsupported_media_type', 'Send the body as application/json.');

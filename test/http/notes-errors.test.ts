@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuth } from '../../src/create-auth.js';
 import { StoreUnavailableError } from '../../src/core/errors.js';
@@ -109,5 +110,23 @@ describe('POST /api/notes after its body was read', () => {
     const reply = await postNote(JSON.stringify({ text: 'kept' }));
     expect(reply.status).toBe(201);
     expect(added).toContain('kept');
+  });
+});
+
+describe('POST /api/notes with a Content-Encoding', () => {
+  // The auth routes read bodies as they arrive (identity), so the demo route takes no compressed
+  // bodies either: one that does not decode was a 500, one that does was inflated and stored.
+  it.each([
+    ['gzip that does not decode', 'gzip', JSON.stringify({ text: 'not gzip' })],
+    ['deflate that does not decode', 'deflate', JSON.stringify({ text: 'not deflate' })],
+    ['br that does not decode', 'br', JSON.stringify({ text: 'not br' })],
+    ['real gzip', 'gzip', gzipSync(JSON.stringify({ text: 'zipped' }))],
+  ])('answers 4xx with a stable code for %s, and stores nothing', async (_label, encoding, body) => {
+    const before = added.length;
+    const reply = await postNote(body, { 'Content-Encoding': encoding });
+    expect(reply.status).toBeGreaterThanOrEqual(400);
+    expect(reply.status).toBeLessThan(500);
+    expect(['invalid_json', 'unsupported_media_type']).toContain(reply.code);
+    expect(added.length).toBe(before);
   });
 });
