@@ -1,4 +1,5 @@
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import { isUtf8 } from 'node:buffer';
 import { fileURLToPath } from 'node:url';
 import type { Auth } from '../create-auth.js';
 import { toPublicUser } from '../core/user.js';
@@ -101,8 +102,17 @@ export function createApp(options: {
   app.use(securityHeaders(auth.options.https));
   app.use(authRouter(auth));
 
-  // No Content-Encoding, as on the auth routes: a body that did not inflate was a 500.
-  const json = express.json({ limit: '16kb', strict: true, type: () => true, inflate: false });
+  // No Content-Encoding, as on the auth routes: a body that did not inflate was a 500. Bytes that
+  // are not UTF-8 are refused as there too, not stored as U+FFFD.
+  const json = express.json({
+    limit: '16kb',
+    strict: true,
+    type: () => true,
+    inflate: false,
+    verify: (_req, _res, body) => {
+      if (!isUtf8(body)) throw Object.assign(new Error('The body is not UTF-8.'), { type: 'entity.parse.failed' });
+    },
+  });
   const requireJson: RequestHandler = (req, res, next) => {
     if (!req.is('application/json'))
       return sendProblem(res, 'unsupported_media_type', 'Send the body as application/json.');

@@ -130,3 +130,17 @@ describe('POST /api/notes with a Content-Encoding', () => {
     expect(added.length).toBe(before);
   });
 });
+
+describe('POST /api/notes with bytes that are not UTF-8', () => {
+  // As on the auth routes (a fatal decoder): never stored as U+FFFD, which is not what was sent.
+  it.each([
+    ['a Latin-1 byte', Buffer.from('{"text":"caf\xe9"}', 'latin1')],
+    ['a lone continuation byte', Buffer.from([...Buffer.from('{"text":"a'), 0x80, ...Buffer.from('"}')])],
+    ['an overlong NUL', Buffer.from([...Buffer.from('{"text":"a'), 0xc0, 0x80, ...Buffer.from('"}')])],
+  ])('answers 400 invalid_json for %s, and stores nothing', async (_label, body) => {
+    const before = added.length;
+    const reply = await postNote(new Uint8Array(body));
+    expect([reply.status, reply.code]).toEqual([400, 'invalid_json']);
+    expect(added.length).toBe(before);
+  });
+});
