@@ -1,5 +1,5 @@
 import { AuthError, OverloadedError, StoreUnavailableError } from '../core/errors.js';
-import { problem, json, securityHeaders } from './respond.js';
+import { getOnly, problem, json, securityHeaders } from './respond.js';
 import * as routes from './routes.js';
 import * as tokenRoutes from './token-routes.js';
 import type { RouteDeps, RouteHandler } from './routes.js';
@@ -65,7 +65,7 @@ export function createHandler(deps: RouteDeps): {
   }
 
   async function healthz(request: Request): Promise<Response> {
-    if (request.method !== 'GET' && request.method !== 'HEAD') return problem('method_not_allowed');
+    if (request.method !== 'GET' && request.method !== 'HEAD') return getOnly();
     try {
       await store.ping();
       return json(200, { status: 'ok' });

@@ -39,3 +39,10 @@ export function problem(
   if (options.retryAfter !== undefined) response.headers.set('Retry-After', String(options.retryAfter));
   return response;
 }
+
+/** The 405 of a GET-only route: RFC 9110 (and docs/api.md) want it to say what is allowed. */
+export function getOnly(): Response {
+  const response = problem('method_not_allowed');
+  response.headers.set('Allow', 'GET, HEAD');
+  return response;
+}

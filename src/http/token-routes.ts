@@ -8,7 +8,7 @@ import { hasBody, readJsonObject } from './body.js';
 import { cookieValues } from './cookies.js';
 import { passesCsrfCheck } from './csrf.js';
 import { endedBeforeAnswering, refuseUnlessPasswordStillHolds } from './password-still-holds.js';
-import { json, problem } from './respond.js';
+import { getOnly, json, problem } from './respond.js';
 import type { RouteDeps, RouteHandler, RouteInput } from './routes.js';
 import { parseBody, refreshBody } from './schemas.js';
 
@@ -181,7 +181,7 @@ export async function endTokenSessions(
 }
 
 export const jwks: RouteHandler = async (input, deps) => {
-  if (input.request.method !== 'GET' && input.request.method !== 'HEAD') return problem('method_not_allowed');
+  if (input.request.method !== 'GET' && input.request.method !== 'HEAD') return getOnly();
   const tokens = deps.tokens;
   if (!tokens) return json(200, { keys: [] }, { 'Cache-Control': 'public, max-age=300' });
   await tokens.ready();

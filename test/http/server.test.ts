@@ -98,6 +98,21 @@ describe('demo API: caching and methods', () => {
     }
     expect((await call(server, 'GET', '/api/unknown', { session })).status).toBe(404);
   });
+
+  it('answers another method on /healthz and the JWKS 405 with Allow: GET, HEAD', async () => {
+    for (const path of ['/healthz', '/.well-known/jwks.json']) {
+      for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) {
+        const reply = await call(server, method, path);
+        expect([method, path, reply.status, reply.body.code, reply.headers.get('allow')]).toEqual([
+          method,
+          path,
+          405,
+          'method_not_allowed',
+          'GET, HEAD',
+        ]);
+      }
+    }
+  });
 });
 
 describe('the server', () => {
