@@ -288,3 +288,33 @@ describe('logout and revocation in token mode', () => {
     expect(await server.store.sessions.listByUser(login.userId)).toEqual([]);
   });
 });
+
+describe('logs', () => {
+  // SECURITY.md 3: refresh tokens (like session IDs, checked in server.test.ts) are never logged,
+  // also not where a log line is most tempting: reuse detection, a refusal, logout.
+  it('never contain a refresh token or an access token, in any mode or outcome', async () => {
+    server.logs.length = 0;
+    const secrets: string[] = [];
+    const native = await loginWithTokens(server, 'native');
+    secrets.push(native.refreshToken, native.accessToken);
+    const rotated = await refreshNative(native.refreshToken);
+    secrets.push(rotated.body.refreshToken as string, rotated.body.accessToken as string);
+    server.clock.advance(10_000);
+    expect((await refreshNative(native.refreshToken)).body.code).toBe('refresh_token_reused');
+    const cookie = await loginWithTokens(server, 'token');
+    secrets.push(cookie.refreshToken, cookie.accessToken);
+    const renewed = await refreshWithCookie(cookie.refreshToken, { Origin: ORIGIN });
+    expect(renewed.status).toBe(200);
+    const next = refreshCookieOf(renewed)!;
+    secrets.push(next);
+    expect((await refreshNative('x'.repeat(43))).body.code).toBe('invalid_refresh_token');
+    const logout = await call(server, 'POST', '/auth/logout', {
+      headers: { ...bearer(renewed.body.accessToken as string), Cookie: `${REFRESH_COOKIE}=${next}` },
+    });
+    expect(logout.status).toBe(204);
+    const logged = JSON.stringify(server.logs);
+    expect(logged).toContain('refresh.reused');
+    expect(logged).toContain('logged out');
+    for (const secret of secrets) expect(logged).not.toContain(secret);
+  });
+});
