@@ -86,3 +86,17 @@ describe('authRouter under a mount path', () => {
     expect((await post('/auth/register?source=test', credentials)).status).toBe(201);
   });
 });
+
+describe('authRouter when the handler fails after the body was read', () => {
+  it('answers 500 internal_error and logs it, rather than leaving the client waiting', async () => {
+    // A fault the real handler cannot be made to produce (it answers every error itself): it rejects.
+    const { post, logged } = await start(undefined, (app, auth) =>
+      app.use(authRouter({ ...auth, handle: () => Promise.reject(new Error('a bug')) })),
+    );
+    const response = await post('/auth/login', credentials, {}).catch((error: unknown) => error);
+    expect(response).toBeInstanceOf(Response);
+    expect((response as Response).status).toBe(500);
+    expect(await (response as Response).json()).toMatchObject({ code: 'internal_error' });
+    expect(logged).toEqual(['unexpected error in auth router']);
+  });
+});

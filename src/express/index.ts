@@ -42,7 +42,8 @@ export function authRouter(auth: Auth): RequestHandler {
       await sendWebResponse(res, response, { closeConnection: bodyLeftUnread });
     } catch (error) {
       // A client that went away mid-body is not a server error: there is nobody left to answer.
-      if (req.destroyed || req.readableAborted || res.destroyed) return;
+      // Not `req.destroyed`: Node destroys every request once its body has been read.
+      if (req.readableAborted || res.destroyed) return;
       auth.options.logger.error(
         { event: 'internal_error', error: error instanceof Error ? error.name : typeof error },
         'unexpected error in auth router',
