@@ -1,4 +1,5 @@
 import { AuthError } from '../core/errors.js';
+import { hasDuplicateKeys } from '../tokens/duplicate-keys.js';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 
@@ -44,8 +45,8 @@ async function readLimited(request: Request, limit: number): Promise<Uint8Array>
 
 /**
  * The JSON object in the body of a JSON route. Another content type is 415, more than 16 KiB is
- * 413, bytes that are not UTF-8 JSON are 400 `invalid_json`, and JSON that is not an object is
- * 400 `invalid_request`.
+ * 413, bytes that are not UTF-8 JSON are 400 `invalid_json`, and JSON that is not an object, or
+ * that names a key twice in one object, is 400 `invalid_request`.
  */
 export async function readJsonObject(
   request: Request,
@@ -55,14 +56,21 @@ export async function readJsonObject(
     throw new AuthError('unsupported_media_type', 'Send the body as application/json.');
   }
   const bytes = await readLimited(request, options.limit ?? MAX_BODY_BYTES);
+  let text: string;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    parsed = JSON.parse(text);
   } catch {
     throw new AuthError('invalid_json', 'The body is not valid JSON.');
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new AuthError('invalid_request', 'The body must be a JSON object.');
+  }
+  // `JSON.parse` keeps the last of two equal keys, and a proxy or firewall in front may have read
+  // the first: `{"mode":"session","mode":"native"}` means two things. Refused, as in tokens.
+  if (hasDuplicateKeys(text)) {
+    throw new AuthError('invalid_request', 'The body names a field more than once.');
   }
   return parsed as Record<string, unknown>;
 }

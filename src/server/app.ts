@@ -3,6 +3,7 @@ import { isUtf8 } from 'node:buffer';
 import { fileURLToPath } from 'node:url';
 import type { Auth } from '../create-auth.js';
 import { toPublicUser } from '../core/user.js';
+import { hasDuplicateKeys } from '../tokens/duplicate-keys.js';
 import { authRouter, requireAuth } from '../express/index.js';
 import { parseCookieHeader } from '../http/cookies.js';
 import { problemBody, statusOf } from '../http/problem.js';
@@ -111,6 +112,8 @@ export function createApp(options: {
     inflate: false,
     verify: (_req, _res, body) => {
       if (!isUtf8(body)) throw Object.assign(new Error('The body is not UTF-8.'), { type: 'entity.parse.failed' });
+      // As on the auth routes: two equal keys would mean two things to two parsers.
+      if (hasDuplicateKeys(body.toString('utf8'))) throw Object.assign(new Error(), { type: 'entity.repeats.key' });
     },
   });
   const requireJson: RequestHandler = (req, res, next) => {
@@ -190,6 +193,8 @@ export function createApp(options: {
     // left each error after the body parser (a notes store down: 503) unanswered and unlogged.
     if (type === 'request.aborted' || req.readableAborted || res.destroyed) return;
     if (type === 'entity.too.large') return sendProblem(res, 'payload_too_large');
+    if (type === 'entity.repeats.key')
+      return sendProblem(res, 'invalid_request', 'The body names a field more than once.');
     if (type === 'entity.parse.failed' || type === 'encoding.unsupported' || type === 'charset.unsupported') {
       return sendProblem(res, 'invalid_json');
     }

@@ -487,6 +487,21 @@ const HTTP_ROWS: AttackRow[] = [
       expect(agents).toContain(ctx.scratch.userAgent);
     },
   },
+  {
+    id: 'H25',
+    area: 'http',
+    attack: 'a login body naming "password" twice (a filter in front reads the first, JSON.parse keeps the last)',
+    modes: ['session'],
+    expect: { status: 400, code: 'invalid_request' },
+    async send(ctx) {
+      const { email, password } = ctx.victim;
+      const raw = `{"email":${JSON.stringify(email)},"password":"not it","password":${JSON.stringify(password)}}`;
+      return [await ctx.send('POST', '/auth/login', { raw, headers: { 'Content-Type': 'application/json' } })];
+    },
+    check(_ctx, _b, _a, [reply]) {
+      expect(reply!.cookies).toEqual([]);
+    },
+  },
 ];
 
 export const HTTP_AND_REDIRECT_ROWS: AttackRow[] = [...REDIRECT_ROWS, ...HTTP_ROWS];

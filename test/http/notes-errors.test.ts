@@ -144,3 +144,12 @@ describe('POST /api/notes with bytes that are not UTF-8', () => {
     expect(added.length).toBe(before);
   });
 });
+
+describe('POST /api/notes with a key named twice', () => {
+  it('answers 400 invalid_request, as the auth routes do, and stores neither text', async () => {
+    const before = added.length;
+    const reply = await postNote('{"text":"first","text":"second"}');
+    expect([reply.status, reply.code]).toEqual([400, 'invalid_request']);
+    expect(added.length).toBe(before);
+  });
+});

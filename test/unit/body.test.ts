@@ -84,6 +84,25 @@ describe('readJsonObject', () => {
     expect(await codeOf(readJsonObject(post(text)))).toBe('invalid_json');
   });
 
+  it.each([
+    '{"mode":"session","mode":"native"}',
+    '{"mode":"session","m\\u006fde":"native"}',
+    '{"email":"a@b.c", "email" :"c@d.e"}',
+    '{"a":{"b":1,"b":2}}',
+    '{"__proto__":1,"__proto__":2}',
+  ])('refuses %s, which names a key twice, with invalid_request', async (text) => {
+    expect(await codeOf(readJsonObject(post(text)))).toBe('invalid_request');
+  });
+
+  it('accepts equal keys in different objects, and keys that only look alike', async () => {
+    await expect(readJsonObject(post('{"a":{"b":1},"c":{"b":2},"B":3,"b ":4}'))).resolves.toEqual({
+      a: { b: 1 },
+      c: { b: 2 },
+      B: 3,
+      'b ': 4,
+    });
+  });
+
   it('refuses bytes that are not UTF-8 with invalid_json', async () => {
     const bytes = new Uint8Array([
       ...new TextEncoder().encode('{"a":"'),
