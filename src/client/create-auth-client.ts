@@ -300,6 +300,8 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       await call('/password', { method: 'POST' }, input);
     },
     fetch: authFetch,
+    // In session mode a refresh would find no refresh cookie, and its 401 would end the session.
+    refresh: async () => mode === 'token' && renew(),
     getAccessToken: () => accessToken,
     on(event, listener) {
       let set = listeners.get(event);

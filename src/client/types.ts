@@ -97,6 +97,14 @@ export interface AuthClient {
    * never sent elsewhere.
    */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /**
+   * Token mode: renews the access token now, as the client does by itself at 80% of its life (the
+   * server rotates the refresh cookie with it). Resolves `true` once the new token is in place,
+   * `false` when there is no token login to renew or the server refused the refresh (the login has
+   * then ended: `session-ended` was emitted). Throws `AuthClientError` when the refresh could not
+   * be completed (`network_error`, 503); the login stays.
+   */
+  refresh(): Promise<boolean>;
   /** The in-memory access token (token mode), for display such as a token inspector. */
   getAccessToken(): string | null;
   /** Listens to an event; returns the function that stops listening. */
