@@ -2,9 +2,11 @@
 // The demo page: plain DOM code over the browser client (served at /client/ from dist/client).
 // Everything the server sends is written with textContent, never parsed as HTML.
 import { AuthClientError, createAuthClient, decodeJwtHeader, decodeJwtPayload } from '/client/index.js';
+import { setUpPanels } from '/panels.js';
 import { $, act, describe, element, say, when } from '/ui.js';
 
 export const client = createAuthClient({ baseUrl: location.origin });
+const panels = setUpPanels(client);
 
 const signedOut = $('signed-out');
 const signedIn = $('signed-in');
@@ -206,7 +208,7 @@ $('login-form').addEventListener('submit', (event) => {
 /** Loads every panel at once: after a token expired, these calls share a single refresh. */
 async function loadAll() {
   renderToken();
-  const results = await Promise.allSettled([loadMe(), loadNotes(), loadDevices(), loadCookies()]);
+  const results = await Promise.allSettled([loadMe(), loadNotes(), loadDevices(), loadCookies(), panels.loadRoles()]);
   const failed = results.find((result) => result.status === 'rejected');
   if (failed && client.mode !== null) say(describe(failed.reason), { error: true });
   return results.every((result) => result.status === 'fulfilled');
