@@ -64,6 +64,7 @@ let shownToken = null;
 let deadline = null;
 
 function renderToken() {
+  panels.render();
   const token = client.getAccessToken();
   $('token-none').hidden = token !== null;
   $('token-view').hidden = token === null;

@@ -1,4 +1,6 @@
-// The panel that shows who may call a strict admin route. Text only, never HTML.
+// The panels that show who may call a strict admin route, and what a refresh rotates. Text only,
+// never HTML.
+import { decodeJwtPayload } from '/client/index.js';
 import { $, act, element, say } from '/ui.js';
 
 /** Reads a problem's `code` without trusting the body to be JSON. */
@@ -7,7 +9,20 @@ async function codeOf(response) {
   return typeof body?.code === 'string' ? body.code : 'no code';
 }
 
-/** Sets up the roles panel over `client`; the page calls what it returns. */
+/** One table row, each cell labelled for the phone layout (where the table becomes blocks). */
+function row(labels, values, classNames = []) {
+  const tr = element('tr');
+  tr.append(
+    ...values.map((value, i) => {
+      const cell = element('td', value, classNames[i]);
+      cell.dataset.label = labels[i];
+      return cell;
+    }),
+  );
+  return tr;
+}
+
+/** Sets up the roles and rotation panels over `client`; the page calls what it returns. */
 export function setUpPanels(client) {
   // --- Roles and strict routes ---
 
@@ -34,5 +49,48 @@ export function setUpPanels(client) {
     }),
   );
 
-  return { loadRoles };
+  // --- Refresh rotation ---
+
+  const ROTATION_COLUMNS = ['Claim', 'Before', 'After'];
+  let rotatedTo = null;
+
+  function claim(payload, name) {
+    const value = payload[name];
+    if (name === 'jti' || typeof value !== 'number') return String(value);
+    return `${value} (${new Date(value * 1000).toLocaleTimeString()})`;
+  }
+
+  function renderRotation() {
+    const token = client.getAccessToken();
+    $('rotation-none').hidden = token !== null;
+    $('rotation-view').hidden = token === null;
+    // The comparison is about one token: once another replaced it (or the login ended), hide it.
+    $('rotation-result').hidden = rotatedTo === null || token !== rotatedTo;
+  }
+
+  $('refresh-now').addEventListener('click', (event) =>
+    act(event.currentTarget, async () => {
+      const before = client.getAccessToken();
+      // false: the server refused the refresh, the login has ended, and `session-ended` says so.
+      if (before === null || !(await client.refresh())) return;
+      const after = client.getAccessToken();
+      const [old, now] = [decodeJwtPayload(before), decodeJwtPayload(after)];
+      $('rotation-rows').replaceChildren(
+        ...['jti', 'iat', 'exp'].map((name) =>
+          row(ROTATION_COLUMNS, [name, claim(old, name), claim(now, name)], ['mono', 'mono wrap', 'mono wrap']),
+        ),
+      );
+      rotatedTo = after;
+      renderRotation();
+      const check = await client.fetch('/auth/me');
+      $('rotation-check').textContent = `GET /auth/me with the new token: ${check.status}.`;
+      say('Refreshed: a new access token here, and a new refresh token in the cookie.');
+    }),
+  );
+
+  return {
+    loadRoles,
+    /** After a login, logout or refresh: what depends on the token in memory. */
+    render: renderRotation,
+  };
 }

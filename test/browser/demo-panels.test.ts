@@ -1,24 +1,30 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import type { TestServer } from '../helpers/server.js';
+import { call, type TestServer } from '../helpers/server.js';
 import {
   describeBrowser,
   launchChromium,
   loginThroughPage,
   openDemo,
+  pageFetchStatus,
   startBrowserServer,
+  waitForSignedOut,
   watch,
   type Browser,
+  type BrowserContext,
   type Page,
 } from './harness.js';
 
-// The demo page's panel for roles and strict routes.
+// The demo page's panels for roles and strict routes, and refresh rotation.
 
 const accessTokenOf = (page: Page): Promise<string | null> =>
   page.evaluate<string | null>(`import('/app.js').then(({ client }) => client.getAccessToken())`);
 
 const partOf = (token: string, index: 0 | 1): Record<string, unknown> =>
   JSON.parse(Buffer.from(token.split('.')[index]!, 'base64url').toString('utf8'));
+
+const refreshCookieOf = async (context: BrowserContext): Promise<string | undefined> =>
+  (await context.cookies()).find((c) => c.name === '__Secure-coatcheck.rt')?.value;
 
 describeBrowser('the demo page panels in Chromium', () => {
   let browser: Browser;
@@ -71,6 +77,58 @@ describeBrowser('the demo page panels in Chromium', () => {
     expect(await server.auth.setRole(userId, 'admin')).toBe(true);
     await page.getByRole('button', { name: 'Ask again' }).click();
     await expect.poll(() => page.locator('#roles-users li').allTextContents()).toContain(`${email} (admin)`);
+    await context.close();
+  });
+
+  it('rotation in session mode: nothing to refresh', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await openDemo(page, server);
+    await loginThroughPage(page, { mode: 'session' });
+    expect(await page.locator('#rotation-none').isVisible()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Refresh now' }).isVisible()).toBe(false);
+    await context.close();
+  });
+
+  it('refresh now: a new access token and refresh cookie; calls still work; the old cookie is reuse', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const seen = watch(page);
+    await openDemo(page, server);
+    await loginThroughPage(page, { mode: 'token' });
+    const before = (await accessTokenOf(page))!;
+    const oldCookie = await refreshCookieOf(context);
+    expect(await page.locator('#rotation-result').isVisible()).toBe(false);
+
+    await page.getByRole('button', { name: 'Refresh now' }).click();
+    await expect.poll(() => page.locator('#rotation-result').isVisible()).toBe(true);
+    const after = (await accessTokenOf(page))!;
+    expect(after).not.toBe(before);
+    const jtiRow = await page.locator('#rotation-rows tr').first().locator('td').allTextContents();
+    expect(jtiRow).toEqual(['jti', partOf(before, 1).jti, partOf(after, 1).jti]);
+    expect(jtiRow[1]).not.toBe(jtiRow[2]);
+    // The inspector shows the new token, and calls go on with it.
+    expect(JSON.parse((await page.locator('#token-payload').textContent())!).jti).toBe(partOf(after, 1).jti);
+    expect(await page.locator('#rotation-check').textContent()).toBe('GET /auth/me with the new token: 200.');
+    expect(await pageFetchStatus(page, '/api/notes')).toBe(200);
+    expect(await pageFetchStatus(page, '/auth/me')).toBe(200);
+    const newCookie = await refreshCookieOf(context);
+    expect(newCookie).toBeDefined();
+    expect(newCookie).not.toBe(oldCookie);
+    expect(seen.cspViolations).toEqual([]);
+
+    // What the panel says of the old cookie: replayed after the grace window, it ends the family.
+    server.clock.advance(11_000);
+    const replay = await call(server, 'POST', '/auth/refresh', {
+      headers: { Cookie: `__Secure-coatcheck.rt=${oldCookie}` },
+      origin: server.url,
+    });
+    expect(replay.status).toBe(401);
+    expect(replay.body.code).toBe('refresh_token_reused');
+    // ... and this page's own login with it, at its next refresh.
+    await page.getByRole('button', { name: 'Refresh now' }).click();
+    await waitForSignedOut(page);
+    expect(await page.locator('#status').textContent()).toMatch(/^Your session has ended/);
     await context.close();
   });
 });
