@@ -209,7 +209,14 @@ $('login-form').addEventListener('submit', (event) => {
 /** Loads every panel at once: after a token expired, these calls share a single refresh. */
 async function loadAll() {
   renderToken();
-  const results = await Promise.allSettled([loadMe(), loadNotes(), loadDevices(), loadCookies(), panels.loadRoles()]);
+  const results = await Promise.allSettled([
+    loadMe(),
+    loadNotes(),
+    loadDevices(),
+    loadCookies(),
+    panels.loadRoles(),
+    panels.loadKeys(),
+  ]);
   const failed = results.find((result) => result.status === 'rejected');
   if (failed && client.mode !== null) say(describe(failed.reason), { error: true });
   return results.every((result) => result.status === 'fulfilled');

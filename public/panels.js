@@ -1,6 +1,7 @@
-// The panels that show who may call a strict admin route, and what a refresh rotates. Text only,
-// never HTML.
-import { decodeJwtPayload } from '/client/index.js';
+/* global fetch */
+// The panels that show what the others take for granted: who may call a strict admin route, which
+// public key signed this page's token, and what a refresh rotates. Text only, never HTML.
+import { AuthClientError, decodeJwtHeader, decodeJwtPayload } from '/client/index.js';
 import { $, act, element, say } from '/ui.js';
 
 /** Reads a problem's `code` without trusting the body to be JSON. */
@@ -22,7 +23,7 @@ function row(labels, values, classNames = []) {
   return tr;
 }
 
-/** Sets up the roles and rotation panels over `client`; the page calls what it returns. */
+/** Sets up the roles, keys and rotation panels over `client`; the page calls what it returns. */
 export function setUpPanels(client) {
   // --- Roles and strict routes ---
 
@@ -48,6 +49,45 @@ export function setUpPanels(client) {
       say('Asked GET /api/admin/users again.');
     }),
   );
+
+  // --- Signing keys ---
+
+  const KEY_COLUMNS = ['kid', 'alg', 'Key type', "Signed this page's token"];
+  let keys = null;
+  let refetchedFor = null;
+
+  async function loadKeys() {
+    // The JWKS may be cached for 5 minutes: ask the server whether it still holds after a rotation.
+    const response = await fetch('/.well-known/jwks.json', { cache: 'no-cache' });
+    if (!response.ok)
+      throw new AuthClientError('jwks_unavailable', response.status, 'The public keys could not be loaded');
+    ({ keys } = await response.json());
+    renderKeys();
+  }
+
+  function renderKeys() {
+    if (keys === null) return;
+    const token = client.getAccessToken();
+    const kid = token === null ? null : decodeJwtHeader(token).kid;
+    // A token signed by a key newer than the list (a rotation meanwhile): fetch the list once more.
+    if (kid && keys.length > 0 && !keys.some((key) => key.kid === kid) && refetchedFor !== kid) {
+      refetchedFor = kid;
+      void loadKeys().catch(() => undefined);
+    }
+    $('keys-none').hidden = keys.length > 0;
+    $('keys-none').textContent =
+      'No public keys: with HS256 the key is a shared secret, never published, so only coatcheck itself can verify.';
+    $('key-rows').replaceChildren(
+      ...keys.map((key) => {
+        const signed =
+          token === null ? 'no token here (session mode)' : key.kid === kid ? "yes: the token's kid" : 'no';
+        const type = key.crv ? `${key.kty} / ${key.crv}` : String(key.kty);
+        const tr = row(KEY_COLUMNS, [String(key.kid), String(key.alg), type, signed], ['mono wrap']);
+        if (token !== null && key.kid === kid) tr.className = 'signed-this';
+        return tr;
+      }),
+    );
+  }
 
   // --- Refresh rotation ---
 
@@ -90,7 +130,11 @@ export function setUpPanels(client) {
 
   return {
     loadRoles,
+    loadKeys,
     /** After a login, logout or refresh: what depends on the token in memory. */
-    render: renderRotation,
+    render() {
+      renderRotation();
+      renderKeys();
+    },
   };
 }

@@ -15,7 +15,7 @@ import {
   type Page,
 } from './harness.js';
 
-// The demo page's panels for roles and strict routes, and refresh rotation.
+// The demo page's panels for roles and strict routes, the signing keys, and refresh rotation.
 
 const accessTokenOf = (page: Page): Promise<string | null> =>
   page.evaluate<string | null>(`import('/app.js').then(({ client }) => client.getAccessToken())`);
@@ -80,11 +80,56 @@ describeBrowser('the demo page panels in Chromium', () => {
     await context.close();
   });
 
-  it('rotation in session mode: nothing to refresh', async () => {
+  it("keys: lists the JWKS and marks the key whose kid is in the token's header, also after a rotation", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await openDemo(page, server);
+    await loginThroughPage(page, { mode: 'token' });
+    const jwks = (await call(server, 'GET', '/.well-known/jwks.json')).body as { keys: Array<{ kid: string }> };
+    const rows = page.locator('#key-rows tr');
+    await expect.poll(() => rows.count()).toBe(jwks.keys.length);
+    expect(await page.locator('#key-rows tr td:first-child').allTextContents()).toEqual(jwks.keys.map((k) => k.kid));
+
+    const kid = partOf((await accessTokenOf(page))!, 0).kid;
+    const marked = page.locator('#key-rows tr.signed-this');
+    expect(await marked.count()).toBe(1);
+    expect(await marked.locator('td').allTextContents()).toEqual([kid, 'ES256', 'EC / P-256', "yes: the token's kid"]);
+
+    // A rotation: the new key is listed at once, and the current token's key stays marked.
+    await server.auth.tokens!.ring.rotate();
+    await page.getByRole('button', { name: 'Reload everything' }).click();
+    await expect.poll(() => rows.count()).toBe(jwks.keys.length + 1);
+    expect(await marked.locator('td').first().textContent()).toBe(kid);
+    // Once the new key signs (a minute later), a refreshed token names it, and the mark follows.
+    server.clock.advance(61_000);
+    await page.getByRole('button', { name: 'Refresh now' }).click();
+    await expect.poll(() => page.locator('#rotation-result').isVisible()).toBe(true);
+    const newKid = partOf((await accessTokenOf(page))!, 0).kid;
+    expect(newKid).not.toBe(kid);
+    await expect.poll(() => marked.locator('td').first().textContent()).toBe(newKid);
+    expect(await rows.count()).toBe(jwks.keys.length + 1);
+
+    // A key the page has not listed yet signs the next token: the page fetches the list again.
+    await server.auth.tokens!.ring.rotate();
+    server.clock.advance(61_000);
+    await page.getByRole('button', { name: 'Refresh now' }).click();
+    await expect.poll(async () => partOf((await accessTokenOf(page))!, 0).kid).not.toBe(newKid);
+    const thirdKid = partOf((await accessTokenOf(page))!, 0).kid;
+    await expect.poll(() => marked.locator('td').first().textContent()).toBe(thirdKid);
+    expect(await rows.count()).toBe(jwks.keys.length + 2);
+    await context.close();
+  });
+
+  it('keys and rotation in session mode: no token to mark, nothing to refresh', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await openDemo(page, server);
     await loginThroughPage(page, { mode: 'session' });
+    await expect.poll(() => page.locator('#key-rows tr').count()).toBeGreaterThan(0);
+    expect(await page.locator('#key-rows tr.signed-this').count()).toBe(0);
+    expect(await page.locator('#key-rows tr td:last-child').allTextContents()).toContain(
+      'no token here (session mode)',
+    );
     expect(await page.locator('#rotation-none').isVisible()).toBe(true);
     expect(await page.getByRole('button', { name: 'Refresh now' }).isVisible()).toBe(false);
     await context.close();
