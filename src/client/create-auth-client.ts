@@ -257,21 +257,27 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
       return body.user;
     },
     async restore() {
-      if (mode !== null) return user;
-      const started = epoch;
-      // The session cookie first: a plain GET that rotates nothing.
-      const response = await request(`${base}/me`, {});
-      if (started !== epoch) return user;
+      // A login without a user is a restore whose refresh worked and whose `/me` then failed: ask
+      // again, rather than answer "nobody" while the login is alive.
+      if (mode !== null && user !== null) return user;
       let me: MeResult;
-      if (response.ok) {
-        me = (await response.json()) as MeResult;
-        mode = 'session';
-      } else {
-        // Only a 401 means "no session cookie": a 503 (store down) says nothing about who is
-        // logged in, and must not be reported as "nobody" while the cookie is alive.
-        if (response.status !== 401) throw await readProblem(response);
-        if ((await refresh()) !== true) return null;
+      if (mode !== null) {
         me = await call<MeResult>('/me');
+      } else {
+        const started = epoch;
+        // The session cookie first: a plain GET that rotates nothing.
+        const response = await request(`${base}/me`, {});
+        if (started !== epoch) return user;
+        if (response.ok) {
+          me = (await response.json()) as MeResult;
+          mode = 'session';
+        } else {
+          // Only a 401 means "no session cookie": a 503 (store down) says nothing about who is
+          // logged in, and must not be reported as "nobody" while the cookie is alive.
+          if (response.status !== 401) throw await readProblem(response);
+          if ((await refresh()) !== true) return null;
+          me = await call<MeResult>('/me');
+        }
       }
       user = me.user;
       sessionId = me.auth.sessionId;
