@@ -41,7 +41,7 @@ Usage:
                                           exits 0 verified (or not asked to), 1 not a JWT or
                                           not valid (the reason is printed), 3 the JWKS could
                                           not be fetched, so the token was not checked
-  coatcheck help                          this text
+  coatcheck help                          this text (also: coatcheck <command> --help)
 
 Configuration is read from the environment (PORT, COATCHECK_DATA_DIR, COATCHECK_ORIGIN, ...);
 see the README.`;
@@ -51,6 +51,10 @@ export async function main(argv: string[]): Promise<number> {
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     process.stdout.write(`${HELP}\n`);
     return command === undefined ? 2 : 0;
+  }
+  if (asksForHelp(rest)) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
   }
   if (command === 'decode') return runDecode(rest);
   const config = readConfig();
@@ -70,6 +74,12 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`coatcheck: unknown command "${command}"\n\n${HELP}\n`);
       return 2;
   }
+}
+
+/** `--help` or `-h` among a command's options (not after `--`, where it is an argument). */
+function asksForHelp(args: string[]): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).some((arg) => arg === '--help' || arg === '-h');
 }
 
 main(process.argv.slice(2)).then(
