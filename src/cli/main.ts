@@ -17,7 +17,9 @@ Usage:
                                           create a user; the password is read from stdin,
                                           or asked for when stdin is a terminal
   coatcheck users set-role --email E --role R
-                                          change a role (takes effect on the user's next request)
+                                          change a role (cookie sessions and strict routes see
+                                          it at once; other routes once the user's access
+                                          token is renewed)
   coatcheck users list [--json]           list users
   coatcheck keys list [--json]            the signing keys and their state
   coatcheck keys rotate                   start signing with a new key; older keys keep
