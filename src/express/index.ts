@@ -86,7 +86,11 @@ function pathOf(url: string): string {
 export interface RequireAuthOptions {
   /** Only these roles may pass (403 `forbidden` for others). Default: any signed-in user. */
   roles?: string[];
-  /** Also refuse access tokens whose session was revoked (costs a revocation check). */
+  /**
+   * Also refuse access tokens whose session was revoked, and go by the user's current role rather
+   * than the token's `role` claim (costs a store read, or with a revocation feed an in-memory
+   * check that refuses tokens issued before a role change). Cookie sessions are always checked.
+   */
   strict?: boolean;
 }
 
