@@ -1,4 +1,4 @@
-import { defineScript, LUA_TIME } from './script.js';
+import { defineScript, LUA_SAME, LUA_TIME } from './script.js';
 
 /**
  * The family's hash list is a sorted set scored by generation: unlike a set of strings before Redis
@@ -6,11 +6,15 @@ import { defineScript, LUA_TIME } from './script.js';
  *
  * KEYS: session, family, familyHashes. ARGV: TTL, currentHash, generation, fields… Returns `ok`, or why it
  * refused: `no-session` (also when the session belongs to another user: its key is not in this
- * user's slot) or `taken` (the session already has a family).
+ * user's slot) or `taken` (the session already has a family). A family that holds exactly these
+ * fields and hash is this create's own, written by a first run whose reply was lost: `ok`.
  */
-export const createFamilyScript = defineScript(`
+export const createFamilyScript = defineScript(`${LUA_SAME}
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'no-session' end
-if redis.call('EXISTS', KEYS[2]) == 1 then return 'taken' end
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  if same(KEYS[2], 4) and redis.call('ZSCORE', KEYS[3], ARGV[2]) then return 'ok' end
+  return 'taken'
+end
 redis.call('HSET', KEYS[2], unpack(ARGV, 4))
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[1])

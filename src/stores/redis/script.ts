@@ -49,6 +49,21 @@ end
 `;
 
 /**
+ * Whether the hash at `key` holds exactly the field-value pairs of ARGV from `from` on: how a create
+ * script tells its own earlier run (its reply lost, the script resent by ioredis after a reconnect)
+ * from a record that was there before.
+ */
+export const LUA_SAME = `
+local function same(key, from)
+  if redis.call('HLEN', key) * 2 ~= #ARGV - from + 1 then return false end
+  for i = from, #ARGV, 2 do
+    if redis.call('HGET', key, ARGV[i]) ~= ARGV[i + 1] then return false end
+  end
+  return true
+end
+`;
+
+/**
  * Removes one session with its refresh family and the family's hash list, and drops it from the
  * user's set. Returns `{status, sessionId, {secretHash?}, {familyId?}, tokenHashes}`, status
  * `deleted` or `gone` (the session had already expired, but an orphaned family may still have been

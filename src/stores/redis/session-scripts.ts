@@ -1,11 +1,13 @@
-import { defineScript, LUA_REMOVE, LUA_TIME } from './script.js';
+import { defineScript, LUA_REMOVE, LUA_SAME, LUA_TIME } from './script.js';
 
 /**
  * KEYS: session, userSessions. ARGV: sessionId, createdAt, session TTL, userSessions TTL, fields…
- * The user's set lives as long as its longest-lived session.
+ * The user's set lives as long as its longest-lived session. Returns 1, or 0 when a session with
+ * this id exists already; a session that holds exactly these fields is this create's own, written
+ * by a first run whose reply was lost: 1, so the caller keeps its index entries.
  */
-export const createSessionScript = defineScript(`
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+export const createSessionScript = defineScript(`${LUA_SAME}
+if redis.call('EXISTS', KEYS[1]) == 1 then return same(KEYS[1], 5) and 1 or 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 5))
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
