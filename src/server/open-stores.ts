@@ -7,7 +7,8 @@ import type { RevocationFeed } from '../revocation/types.js';
 import type { Store } from '../store/types.js';
 import { composeStore } from '../stores/compose.js';
 import { createPostgresStore, type PostgresStore } from '../stores/postgres/index.js';
-import { createRedisStores, DEFAULT_KEY_PREFIX } from '../stores/redis/index.js';
+import type { AuthLogger } from '../core/logger.js';
+import { createRedisStores, DEFAULT_KEY_PREFIX, type RedisStores } from '../stores/redis/index.js';
 import { createSqliteStore, type SqliteStore } from '../stores/sqlite/index.js';
 import { ConfigError, type ServerConfig } from './config.js';
 import { createPostgresNotes, createSqliteNotes, type NoteStore } from './notes.js';
@@ -19,6 +20,8 @@ export interface OpenedStores {
   feed: RevocationFeed | null;
   /** `sqlite`, `postgres`, or `postgres+redis` / `sqlite+redis`: for the start-up log. */
   kind: string;
+  /** The Redis half of `store`, with `REDIS_URL`. */
+  redis?: RedisStores;
 }
 
 export function databasePath(dataDir: string): string {
@@ -98,7 +101,7 @@ export async function openStores(config: ServerConfig, options: { clock?: Clock 
       { url: config.redisUrl },
       { keyPrefix, ...(options.clock ? { clock: options.clock } : {}) },
     );
-    return { store: composeStore(sql, redis), notes, feed, kind: `${kind}+redis` };
+    return { store: composeStore(sql, redis), notes, feed, kind: `${kind}+redis`, redis };
   }
   return { store: sql, notes, feed, kind };
 }
@@ -120,4 +123,31 @@ export function openRevocationFeed(config: ServerConfig, postgres: PostgresStore
         schema: postgres.schema,
       })
     : null;
+}
+
+/**
+ * Logs a warning unless Redis runs with `maxmemory-policy noeviction`: under memory pressure any
+ * other policy may drop one key of a session and keep the others (see `createRedisStores`). Never
+ * rejects: a Redis that cannot be reached now is the request path's concern, not the start's.
+ */
+export async function checkRedisEvictionPolicy(redis: RedisStores, logger: AuthLogger): Promise<void> {
+  let policy: string | null;
+  try {
+    policy = await redis.maxmemoryPolicy();
+  } catch {
+    return;
+  }
+  if (policy === 'noeviction') return;
+  if (policy === null) {
+    logger.warn(
+      { event: 'redis.eviction_policy_unknown' },
+      'Redis did not tell its maxmemory-policy (CONFIG GET refused); make sure it is noeviction',
+    );
+    return;
+  }
+  logger.warn(
+    { event: 'redis.eviction_policy', policy },
+    `Redis maxmemory-policy is ${policy}: when full, Redis may evict one key of a session but not the others, ` +
+      'so "log out everywhere" can miss sessions and a reused refresh token can go undetected; set it to noeviction',
+  );
 }

@@ -9,7 +9,7 @@ import type { PasswordHasher } from '../core/password-hasher.js';
 import type { Store } from '../store/types.js';
 import { createApp } from './app.js';
 import { ConfigError, type ServerConfig } from './config.js';
-import { openStores } from './open-stores.js';
+import { checkRedisEvictionPolicy, openStores } from './open-stores.js';
 import { inServeTerms } from './option-names.js';
 import { loadSecret } from './secret.js';
 import { checkAccessTokenLifetime, type TokenOptions } from '../tokens/options.js';
@@ -96,7 +96,10 @@ export async function startServer(
   }
   // The secret too (its length, whether one is required): a ConfigError before the store opens.
   const tokens = tokenOptions(config);
-  const { store, notes, feed, kind } = await openStores(config, overrides.clock ? { clock: overrides.clock } : {});
+  const { store, notes, feed, kind, redis } = await openStores(
+    config,
+    overrides.clock ? { clock: overrides.clock } : {},
+  );
   let auth: Auth;
   try {
     auth = createAuth({
@@ -157,6 +160,9 @@ export async function startServer(
     { url, listening, origin: config.origin, stores: kind, ...where },
     `coatcheck listening; open ${config.origin}`,
   );
+
+  // In the background: a Redis that is down now must not hold the start (requests fail closed).
+  if (redis) void checkRedisEvictionPolicy(redis, logger);
 
   let closing: Promise<void> | undefined;
   const close = ({ graceMs = 10_000 } = {}): Promise<void> => {

@@ -31,6 +31,12 @@ export interface RedisStores {
   refreshFamilies: RefreshFamilyStore;
   /** Throws `StoreUnavailableError` when Redis cannot be reached. */
   ping(): Promise<void>;
+  /**
+   * Redis's `maxmemory-policy`, or `null` when the server will not say (`CONFIG GET` refused: a
+   * managed Redis, an ACL user without it). Anything but `noeviction` is unsafe here, see above.
+   * Throws `StoreUnavailableError` when Redis cannot be reached.
+   */
+  maxmemoryPolicy(): Promise<string | null>;
   /** Closes the client if the store opened it; either way, every later call rejects. */
   close(): Promise<void>;
   readonly redis: Redis;
@@ -48,8 +54,12 @@ export const DEFAULT_KEY_PREFIX = 'cc';
  *
  * A client passed in is used as it is: give it the same bounded-failure options `createRedisStores`
  * uses for a URL (`enableOfflineQueue: false`, `maxRetriesPerRequest: 1`, a `retryStrategy`).
- * Run Redis with `maxmemory-policy noeviction`: every key here has a TTL, so a `volatile-*` or
- * `allkeys-*` policy could evict an index entry and log a user out, or lose a revocation's clean-up.
+ * Run Redis with `maxmemory-policy noeviction` (then a full Redis refuses writes: logins fail with
+ * 503, nothing is lost). Every key here has a TTL, so a `volatile-*` policy evicts them as readily as
+ * an `allkeys-*` one, and one key of a session can go while the others stay: an evicted user set
+ * makes "log out everywhere" miss every session it listed, an evicted token index or hash list
+ * makes a reused refresh token look unknown instead of revoking its family, an evicted index entry
+ * logs a user out. `coatcheck serve` warns at start unless `maxmemoryPolicy()` says `noeviction`.
  *
  * @example
  * const redis = createRedisStores({ url: 'redis://127.0.0.1:6379' }, { clock });
@@ -73,6 +83,18 @@ export function createRedisStores(options: RedisStoresOptions, settings: RedisSt
     ping: () =>
       run(async () => {
         await redis.ping();
+      }),
+    maxmemoryPolicy: () =>
+      run(async () => {
+        try {
+          const reply: unknown = await redis.config('GET', 'maxmemory-policy');
+          // A flat [name, value] reply; an empty one from a server that hides its settings.
+          return Array.isArray(reply) && typeof reply[1] === 'string' ? reply[1] : null;
+        } catch (error) {
+          // An error reply (unknown or renamed command, NOPERM) is a refusal; a dropped connection is not.
+          if (error instanceof Error && error.name === 'ReplyError') return null;
+          throw error;
+        }
       }),
     async close() {
       if (closed) return;
