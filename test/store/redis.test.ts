@@ -422,6 +422,24 @@ describe.runIf(available)('redis store', () => {
       }
     });
 
+    it("fails as quickly with a caller's client that has ioredis's defaults (an offline queue) when Redis is down", async () => {
+      // Offline queue on, 20 retries per command: each command would wait out about 10 s of
+      // reconnect attempts before failing, and every request with it.
+      const client = new Redis('redis://127.0.0.1:1', { lazyConnect: true });
+      client.on('error', () => undefined);
+      const stores = createRedisStores({ redis: client }, { keyPrefix: 'cc-unreachable' });
+      try {
+        for (let attempt = 0; attempt < 2; attempt++) {
+          const started = Date.now();
+          await expect(stores.sessions.findById('ses_x')).rejects.toBeInstanceOf(StoreUnavailableError);
+          expect(Date.now() - started).toBeLessThan(3_000);
+        }
+      } finally {
+        await stores.close();
+        client.disconnect();
+      }
+    }, 30_000);
+
     it('refuses a key prefix with braces at setup', () => {
       expect(() => createRedisStores({ url: redisUrl() }, { keyPrefix: 'cc{x}' })).toThrow(TypeError);
     });

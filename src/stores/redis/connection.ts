@@ -51,6 +51,14 @@ export function createRun(redis: Redis, isClosed: () => boolean): Run {
     if (isClosed()) throw new StoreUnavailableError('The store is closed');
     try {
       await whenReady();
+      // Not connected after the wait: fail now, as a client without an offline queue does. A
+      // caller's client with one (ioredis's default) would hold each command through its
+      // reconnect attempts, about 10 s with the default 20 retries, and every request with it.
+      if (redis.status !== 'ready') {
+        throw new StoreUnavailableError('The Redis store failed', {
+          cause: new Error(`The Redis connection is ${redis.status}`),
+        });
+      }
       return await operation();
     } catch (error) {
       throw toStoreError(error);
