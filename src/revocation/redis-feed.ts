@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { StoreUnavailableError } from '../core/errors.js';
+import { createReadyWait } from '../stores/redis/connection.js';
 import { heartbeatInterval, startHeartbeat } from './heartbeat.js';
 import type { RevocationEvent, RevocationFeed, RevocationFeedHandlers } from './types.js';
 
@@ -48,6 +49,9 @@ export function createRedisRevocationFeed(options: {
     maxRetriesPerRequest: null,
     lazyConnect: true,
   });
+  // Without an offline queue, a command sent while the connection is being (re)established fails
+  // although Redis is fine: a publish first waits for the attempt in progress, as the stores do.
+  const commandsReady = createReadyWait(commands);
   commands.on('error', () => undefined);
   subscriber.on('error', () => undefined);
 
@@ -59,7 +63,7 @@ export function createRedisRevocationFeed(options: {
     async publish(event) {
       const message = JSON.stringify(event);
       try {
-        if (commands.status === 'wait') await commands.connect();
+        await commandsReady();
         await commands
           .multi()
           .zadd(`${prefix}${EVENTS}`, event.expiresAt, message)
@@ -72,7 +76,7 @@ export function createRedisRevocationFeed(options: {
     },
     async loadActive(now) {
       try {
-        if (commands.status === 'wait') await commands.connect();
+        await commandsReady();
         const messages = await commands.zrangebyscore(`${prefix}${EVENTS}`, now, '+inf');
         return messages.map(parse).filter((event): event is RevocationEvent => event !== null);
       } catch (error) {

@@ -83,7 +83,7 @@ function toStoreError(error: unknown): Error {
  * for the outcome of the attempt in progress: ready, an error, or `CONNECT_TIMEOUT_MS`, whichever
  * comes first. All waiting calls share one set of listeners.
  */
-function createReadyWait(redis: Redis): () => Promise<void> {
+export function createReadyWait(redis: Redis): () => Promise<void> {
   let pending: Promise<void> | undefined;
   return () => {
     if (redis.status === 'ready' || redis.status === 'end') return Promise.resolve();
