@@ -27,6 +27,11 @@ export interface Keys {
   /** A session key's name is `head + userId + middle + sessionId`, for a script that derives it from a ref. */
   sessionKeyParts: readonly [head: string, middle: string];
   userSessions(userId: string): string;
+  /**
+   * What one removal call (its `nonce`) removed, kept a minute: a script resent after its reply
+   * was lost answers from it instead of finding nothing left to remove.
+   */
+  removalMemo(userId: string, nonce: string): string;
   of(ref: SessionRef): SessionKeys;
   /** Session id -> user id. The index keys below live in other slots, one each. */
   sessionIndex(sessionId: string): string;
@@ -42,7 +47,7 @@ export interface Keys {
 
 /**
  * The key layout. Within a user's slot the suffix after the prefix names the kind (`ses:`, `rf:`,
- * `rfh:`, `sessions`); index keys start with `<prefix>:` and a kind (`sid:`, `sh:`, `fid:`, `rth:`),
+ * `rfh:`, `sessions`, `done:`); index keys start with `<prefix>:` and a kind (`sid:`, `sh:`, `fid:`, `rth:`),
  * never with `{`, so no index key can collide with a user key.
  */
 export function createKeys(prefix: string): Keys {
@@ -54,6 +59,7 @@ export function createKeys(prefix: string): Keys {
     sessionKeyParts: [`${prefix}:{u:`, '}:ses:'],
     userPrefix,
     userSessions: (userId) => `${userPrefix(userId)}sessions`,
+    removalMemo: (userId, nonce) => `${userPrefix(userId)}done:${nonce}`,
     of: ({ userId, sessionId }) => {
       const user = userPrefix(userId);
       return {

@@ -64,6 +64,24 @@ end
 `;
 
 /**
+ * Memoised removals: \`memo(key)\` is the reply an earlier run of the same call stored at \`key\`
+ * (nil if none), \`remember(key, reply)\` stores one for a minute. A removal script whose reply is
+ * lost is resent by ioredis after the reconnect; without the memo that second run finds nothing
+ * left and reports nothing removed, so no revocation is broadcast for what the first run removed.
+ */
+export const LUA_MEMO = `
+local function memo(key)
+  local stored = redis.call('GET', key)
+  if stored then return cjson.decode(stored) end
+  return nil
+end
+local function remember(key, reply)
+  redis.call('SET', key, cjson.encode(reply), 'PX', 60000)
+  return reply
+end
+`;
+
+/**
  * Removes one session with its refresh family and the family's hash list, and drops it from the
  * user's set. Returns `{status, sessionId, {secretHash?}, {familyId?}, tokenHashes}`, status
  * `deleted` or `gone` (the session had already expired, but an orphaned family may still have been

@@ -1,4 +1,4 @@
-import { defineScript, LUA_REMOVE, LUA_SAME, LUA_TIME } from './script.js';
+import { defineScript, LUA_MEMO, LUA_REMOVE, LUA_SAME, LUA_TIME } from './script.js';
 
 /**
  * KEYS: session, userSessions. ARGV: sessionId, createdAt, session TTL, userSessions TTL, fields…
@@ -26,10 +26,13 @@ return deadline
 `);
 
 /**
- * KEYS: session, family, familyHashes, userSessions. ARGV: sessionId, and optionally now: then the
- * session is removed only if its deadline is at or before now, else \`{'alive', deadline}\` comes back.
+ * KEYS: session, family, familyHashes, userSessions, removalMemo. ARGV: sessionId, and optionally
+ * now: then the session is removed only if its deadline is at or before now, else
+ * \`{'alive', deadline}\` comes back. A removal on request is remembered (see \`LUA_MEMO\`).
  */
-export const removeSessionScript = defineScript(`${LUA_TIME}${LUA_REMOVE}
+export const removeSessionScript = defineScript(`${LUA_TIME}${LUA_REMOVE}${LUA_MEMO}
+local done = memo(KEYS[5])
+if done then return done end
 if ARGV[2] then
   local times = redis.call('HMGET', KEYS[1], 'ie', 'ae')
   if times[1] and times[2] then
@@ -37,16 +40,22 @@ if ARGV[2] then
     if tonumber(deadline) > tonumber(ARGV[2]) then return {'alive', deadline} end
   end
 end
-return remove(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1])
+local removal = remove(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1])
+-- Not for the purge (now given): it reports only a count, and would leave a key per session.
+if removal[1] == 'deleted' and not ARGV[2] then remember(KEYS[5], removal) end
+return removal
 `);
 
 /**
- * KEYS: userSessions. ARGV: the user's key prefix, and optionally the id to spare. Removes every
- * other session of the user, as \`remove\` does, in one step. The session keys are derived from the
- * set's members: they share the user's hash tag, so they are in KEYS[1]'s slot, which is what lets
- * this run in one round trip on Redis Cluster too.
+ * KEYS: userSessions, removalMemo. ARGV: the user's key prefix, and optionally the id to spare.
+ * Removes every other session of the user, as \`remove\` does, in one step, and remembers what it
+ * removed (see \`LUA_MEMO\`). The session keys are derived from the set's members: they share the
+ * user's hash tag, so they are in KEYS[1]'s slot, which is what lets this run in one round trip on
+ * Redis Cluster too.
  */
-export const deleteUserSessionsScript = defineScript(`${LUA_REMOVE}
+export const deleteUserSessionsScript = defineScript(`${LUA_REMOVE}${LUA_MEMO}
+local done = memo(KEYS[2])
+if done then return done end
 local removed = {}
 for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   if id ~= ARGV[2] then
@@ -54,6 +63,7 @@ for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
     removed[#removed + 1] = remove(user .. 'ses:' .. id, user .. 'rf:' .. id, user .. 'rfh:' .. id, KEYS[1], id)
   end
 end
+if #removed > 0 then remember(KEYS[2], removed) end
 return removed
 `);
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { SessionRecord, SessionStore } from '../../store/types.js';
 import { callerBug } from './connection.js';
 import { claimAll, dropIndexes, release, toRemoval, type RedisContext } from './context.js';
@@ -60,7 +61,13 @@ export function createRedisSessionStore(context: RedisContext): SessionStore {
     const reply = await runScript(
       redis,
       removeSessionScript,
-      [sessionKeys.session, sessionKeys.family, sessionKeys.familyHashes, sessionKeys.userSessions],
+      [
+        sessionKeys.session,
+        sessionKeys.family,
+        sessionKeys.familyHashes,
+        sessionKeys.userSessions,
+        keys.removalMemo(ref.userId, nonce()),
+      ],
       now === undefined ? [ref.sessionId] : [ref.sessionId, now],
     );
     if (Array.isArray(reply) && reply[0] === 'alive') return { alive: strings(reply)[1] ?? '' };
@@ -159,7 +166,7 @@ export function createRedisSessionStore(context: RedisContext): SessionStore {
         const reply = await runScript(
           redis,
           deleteUserSessionsScript,
-          [keys.userSessions(userId)],
+          [keys.userSessions(userId), keys.removalMemo(userId, nonce())],
           exceptId === undefined ? [keys.userPrefix(userId)] : [keys.userPrefix(userId), exceptId],
         );
         if (!Array.isArray(reply)) throw new Error('Unexpected reply from Redis');
@@ -198,6 +205,11 @@ export function createRedisSessionStore(context: RedisContext): SessionStore {
  */
 function isCrossSlotRefusal(error: unknown): boolean {
   return error instanceof Error && /CROSSSLOT|hash to the same slot|non local key|undeclared key/i.test(error.message);
+}
+
+/** Names one removal call, so a resent script finds its own earlier run (see `Keys.removalMemo`). */
+function nonce(): string {
+  return randomBytes(12).toString('base64url');
 }
 
 function byCreatedAtThenId(a: SessionRecord, b: SessionRecord): number {
