@@ -2,12 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
 import { createManualClock } from '../../src/core/clock.js';
 import type { Store } from '../../src/store/types.js';
 import { composeStore } from '../../src/stores/compose.js';
 import { createRedisStores, type RedisStores, type RedisStoresSettings } from '../../src/stores/redis/index.js';
 import { createSqliteStore } from '../../src/stores/sqlite/index.js';
 import { redisUrl } from '../helpers/services.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import type { StoreFixture } from './conformance.js';
 import { T0 } from './fixtures.js';
 
@@ -98,4 +100,40 @@ export function openRedisFixture(admin: Redis, settings: RedisStoresSettings = {
       rmSync(dir, { recursive: true, force: true });
     },
   });
+}
+
+export interface ProxiedRedisStores {
+  admin: Redis;
+  /** Stores on Redis directly, for setting up and checking. */
+  fixture: RedisFixture;
+  /** Between `stores` and Redis: loses replies, cuts and freezes on cue. */
+  proxy: TcpProxy;
+  /** Stores on the fixture's prefix, reaching Redis through `proxy`. */
+  stores: RedisStores;
+}
+
+/**
+ * For the enclosing `describe`: a fixture, and Redis stores on its prefix that reach Redis through
+ * a TCP proxy, so a test can lose a reply or cut the connection at a chosen command. Read the
+ * returned object's fields inside tests (they are set in `beforeAll`).
+ */
+export function useProxiedRedisStores(settings: RedisStoresSettings = {}): ProxiedRedisStores {
+  const opened = {} as ProxiedRedisStores;
+  beforeAll(async () => {
+    opened.admin = new Redis(redisUrl());
+    opened.fixture = await openRedisFixture(opened.admin);
+    const target = new URL(redisUrl());
+    opened.proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
+    opened.stores = createRedisStores(
+      { url: opened.proxy.url('redis') },
+      { keyPrefix: opened.fixture.prefix, ...settings },
+    );
+  });
+  afterAll(async () => {
+    await opened.stores?.close();
+    await opened.proxy?.close();
+    await opened.fixture?.cleanup();
+    await opened.admin?.quit();
+  });
+  return opened;
 }
