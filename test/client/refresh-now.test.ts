@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createAuthClient } from '../../src/client/index.js';
 import { decodeJwtPayload } from '../../src/client/decode-jwt.js';
+import { jarFetch as jarFetchOn } from '../helpers/jar-fetch.js';
 import { ORIGIN, PASSWORD, startTestServer, uniqueEmail, type TestServer } from '../helpers/server.js';
 
 // `refresh()`, what the demo page's "Refresh now" button calls: a new access token at once in token
@@ -14,28 +15,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** A browser's cookie jar and Origin header on the real server; records the paths it was asked for. */
-function jarFetch() {
-  const jar = new Map<string, string>();
-  const paths: string[] = [];
-  const fetchWithJar = async (input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> => {
-    const request = new Request(input, init);
-    const url = new URL(request.url.replace(new URL(request.url).origin, server.url));
-    paths.push(url.pathname);
-    const headers = new Headers(request.headers);
-    headers.set('Origin', ORIGIN);
-    if (jar.size > 0) headers.set('Cookie', [...jar].map(([name, value]) => `${name}=${value}`).join('; '));
-    const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.text();
-    const response = await fetch(url, { method: request.method, headers, body });
-    for (const cookie of response.headers.getSetCookie()) {
-      const [name, value] = cookie.split(';')[0]!.split('=') as [string, string];
-      if (value === '') jar.delete(name);
-      else jar.set(name, value);
-    }
-    return response;
-  };
-  return { fetch: fetchWithJar, jar, paths };
-}
+const jarFetch = () => jarFetchOn(server);
 
 it('in token mode, refresh() brings a new access token and a rotated refresh cookie', async () => {
   const browser = jarFetch();

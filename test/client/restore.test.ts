@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createAuthClient } from '../../src/client/index.js';
+import { jarFetch as jarFetchOn } from '../helpers/jar-fetch.js';
 import { ORIGIN, PASSWORD, startTestServer, uniqueEmail, type TestServer } from '../helpers/server.js';
 
 // `restore()` after a reload in token mode: the session-cookie check answers 401, the refresh cookie
@@ -14,35 +15,20 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** A browser's cookie jar and Origin header on the real server; `failNextMe` answers one bearer `/me` with a 503. */
+/** The jar-backed client's fetch; `failNextMe` answers one bearer `/me` with a 503. */
 function jarFetch() {
-  const jar = new Map<string, string>();
   const state = { failNextMe: false };
-  const fetchWithJar = async (input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> => {
-    const request = new Request(input, init);
-    const url = new URL(request.url.replace(new URL(request.url).origin, server.url));
+  const browser = jarFetchOn(server, (url, request) => {
     // The fault a healthy server will not produce on cue: the store down for exactly this request.
-    if (state.failNextMe && url.pathname === '/auth/me' && request.headers.has('authorization')) {
-      state.failNextMe = false;
-      const problem = { type: 'about:blank', title: 'Service Unavailable', status: 503, code: 'store_unavailable' };
-      return new Response(JSON.stringify(problem), {
-        status: 503,
-        headers: { 'Content-Type': 'application/problem+json' },
-      });
-    }
-    const headers = new Headers(request.headers);
-    headers.set('Origin', ORIGIN);
-    if (jar.size > 0) headers.set('Cookie', [...jar].map(([name, value]) => `${name}=${value}`).join('; '));
-    const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.text();
-    const response = await fetch(url, { method: request.method, headers, body });
-    for (const cookie of response.headers.getSetCookie()) {
-      const [name, value] = cookie.split(';')[0]!.split('=') as [string, string];
-      if (value === '') jar.delete(name);
-      else jar.set(name, value);
-    }
-    return response;
-  };
-  return { fetch: fetchWithJar, state };
+    if (!state.failNextMe || url.pathname !== '/auth/me' || !request.headers.has('authorization')) return undefined;
+    state.failNextMe = false;
+    const problem = { type: 'about:blank', title: 'Service Unavailable', status: 503, code: 'store_unavailable' };
+    return new Response(JSON.stringify(problem), {
+      status: 503,
+      headers: { 'Content-Type': 'application/problem+json' },
+    });
+  });
+  return { fetch: browser.fetch, state };
 }
 
 it('a restore whose last /me failed finds the login when asked again', async () => {
