@@ -1,44 +1,31 @@
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { PASSWORD } from '../helpers/server.js';
-import type { TestServer } from '../helpers/server.js';
 import {
   describeBrowser,
   ensureOutputDir,
-  launchChromium,
   loginThroughPage,
   openDemo,
-  startBrowserServer,
   storageOf,
   waitForSignedIn,
   waitForSignedOut,
   watch,
-  type Browser,
   type Page,
+  useChromiumAndServer,
+  accessTokenOf,
 } from './harness.js';
-
-const accessTokenOf = (page: Page): Promise<string | null> =>
-  page.evaluate<string | null>(`import('/app.js').then(({ client }) => client.getAccessToken())`);
 
 const indexedDbNames = (page: Page): Promise<string[]> =>
   page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name ?? ''));
 
 describeBrowser('the demo page in Chromium', () => {
-  let browser: Browser;
-  let server: TestServer;
-  beforeAll(async () => {
-    [browser, server] = await Promise.all([launchChromium(), startBrowserServer()]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const opened = useChromiumAndServer();
 
   it('logs in in session mode: the HttpOnly cookie is set but invisible to document.cookie and storage', async () => {
-    const context = await browser.newContext();
+    const context = await opened.browser.newContext();
     const page = await context.newPage();
     const seen = watch(page);
-    await openDemo(page, server);
+    await openDemo(page, opened.server);
     expect(await page.locator('#status').textContent()).toBe('Not logged in.');
     const { email } = await loginThroughPage(page, { mode: 'session' });
 
@@ -78,10 +65,10 @@ describeBrowser('the demo page in Chromium', () => {
   });
 
   it('logs in in token mode: the token stays in memory through login, refresh and reload', async () => {
-    const context = await browser.newContext();
+    const context = await opened.browser.newContext();
     const page = await context.newPage();
     const seen = watch(page);
-    await openDemo(page, server);
+    await openDemo(page, opened.server);
     const { email } = await loginThroughPage(page, { mode: 'token' });
 
     const rt = (await context.cookies()).find((c) => c.name === '__Secure-coatcheck.rt');
@@ -112,7 +99,7 @@ describeBrowser('the demo page in Chromium', () => {
     );
 
     // Expire the token on the server: the next calls renew it silently.
-    server.clock.advance(11 * 60_000);
+    opened.server.clock.advance(11 * 60_000);
     await page.getByRole('button', { name: 'Reload everything' }).click();
     await expect.poll(() => page.locator('#status').textContent()).toBe('Reloaded from the server.');
     const second = await accessTokenOf(page);
@@ -134,9 +121,9 @@ describeBrowser('the demo page in Chromium', () => {
   });
 
   it('says which password rule was broken, as the server does', async () => {
-    const context = await browser.newContext();
+    const context = await opened.browser.newContext();
     const page = await context.newPage();
-    await openDemo(page, server);
+    await openDemo(page, opened.server);
     const status = page.locator('#status');
     const email = `local.part.${Date.now()}@example.com`;
     await page.getByLabel('Email').fill(email);
@@ -160,9 +147,9 @@ describeBrowser('the demo page in Chromium', () => {
   });
 
   it('can be used with the keyboard alone; every control has a label', async () => {
-    const context = await browser.newContext();
+    const context = await opened.browser.newContext();
     const page = await context.newPage();
-    await openDemo(page, server);
+    await openDemo(page, opened.server);
     const unlabelled = await page.evaluate(() =>
       [...document.querySelectorAll('input, button')]
         .filter((el) => (el as HTMLInputElement).labels?.length === 0 && !el.getAttribute('aria-label'))
@@ -202,9 +189,9 @@ describeBrowser('the demo page in Chromium', () => {
   });
 
   it('keeps keyboard focus where it was after a refused login and after adding a note', async () => {
-    const context = await browser.newContext();
+    const context = await opened.browser.newContext();
     const page = await context.newPage();
-    await openDemo(page, server);
+    await openDemo(page, opened.server);
     const focusedId = (): Promise<string> => page.evaluate(() => document.activeElement?.id ?? '');
     const email = `focus.${Date.now()}@example.com`;
     await page.getByLabel('Email').fill(email);
@@ -231,9 +218,9 @@ describeBrowser('the demo page in Chromium', () => {
   });
 
   it('a logout the server never received says that the login still lives in the cookie', async () => {
-    const context = await browser.newContext();
+    const context = await opened.browser.newContext();
     const page = await context.newPage();
-    await openDemo(page, server);
+    await openDemo(page, opened.server);
     const { email } = await loginThroughPage(page, { mode: 'session' });
     await page.route('**/auth/logout', (route) => route.abort('connectionrefused'));
     await page.getByRole('button', { name: 'Log out', exact: true }).click();
@@ -249,9 +236,9 @@ describeBrowser('the demo page in Chromium', () => {
   });
 
   it('a reload while the server cannot check the session says so, not "Not logged in."', async () => {
-    const context = await browser.newContext();
+    const context = await opened.browser.newContext();
     const page = await context.newPage();
-    await openDemo(page, server);
+    await openDemo(page, opened.server);
     const { email } = await loginThroughPage(page, { mode: 'session' });
     // What coatcheck answers while its store is unreachable.
     await page.route('**/auth/me', (route) =>
@@ -265,7 +252,7 @@ describeBrowser('the demo page in Chromium', () => {
         }),
       }),
     );
-    await openDemo(page, server);
+    await openDemo(page, opened.server);
     expect(await page.locator('#status').textContent()).toBe(
       'The service is temporarily unavailable (store_unavailable).',
     );
@@ -283,9 +270,9 @@ describeBrowser('the demo page in Chromium', () => {
       ['demo-after-login.png', { width: 1280, height: 900 }],
       ['demo-after-login-phone.png', { width: 360, height: 780 }],
     ] as const) {
-      const context = await browser.newContext({ viewport });
+      const context = await opened.browser.newContext({ viewport });
       const page = await context.newPage();
-      await openDemo(page, server);
+      await openDemo(page, opened.server);
       const { email } = await loginThroughPage(page, { mode: 'token' });
       await page.getByLabel('New note').fill('The refresh token never leaves its HttpOnly cookie.');
       await page.getByRole('button', { name: 'Add note' }).click();
@@ -302,12 +289,12 @@ describeBrowser('the demo page in Chromium', () => {
   });
 
   it('lists devices, changes the password, revokes a device and logs out everywhere', async () => {
-    const contextA = await browser.newContext();
-    const contextB = await browser.newContext();
+    const contextA = await opened.browser.newContext();
+    const contextB = await opened.browser.newContext();
     const a = await contextA.newPage();
     const b = await contextB.newPage();
     const seenB = watch(b);
-    await Promise.all([openDemo(a, server), openDemo(b, server)]);
+    await Promise.all([openDemo(a, opened.server), openDemo(b, opened.server)]);
     const { email } = await loginThroughPage(a, { mode: 'session' });
     await loginThroughPage(b, { mode: 'token', email, register: false });
     const reload = async (page: Page): Promise<void> => {

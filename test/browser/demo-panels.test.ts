@@ -1,24 +1,19 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { call, type TestServer } from '../helpers/server.js';
+import { call } from '../helpers/server.js';
 import {
   describeBrowser,
-  launchChromium,
   loginThroughPage,
   openDemo,
   pageFetchStatus,
-  startBrowserServer,
   waitForSignedOut,
   watch,
-  type Browser,
   type BrowserContext,
-  type Page,
+  useChromiumAndServer,
+  accessTokenOf,
 } from './harness.js';
 
 // The demo page's panels for roles and strict routes, the signing keys, and refresh rotation.
-
-const accessTokenOf = (page: Page): Promise<string | null> =>
-  page.evaluate<string | null>(`import('/app.js').then(({ client }) => client.getAccessToken())`);
 
 const partOf = (token: string, index: 0 | 1): Record<string, unknown> =>
   JSON.parse(Buffer.from(token.split('.')[index]!, 'base64url').toString('utf8'));
@@ -27,21 +22,13 @@ const refreshCookieOf = async (context: BrowserContext): Promise<string | undefi
   (await context.cookies()).find((c) => c.name === '__Secure-coatcheck.rt')?.value;
 
 describeBrowser('the demo page panels in Chromium', () => {
-  let browser: Browser;
-  let server: TestServer;
-  beforeAll(async () => {
-    [browser, server] = await Promise.all([launchChromium(), startBrowserServer()]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const opened = useChromiumAndServer();
 
   it('roles: a user sees the strict admin route answer 403 forbidden; after set-role, the list', async () => {
-    const context = await browser.newContext();
+    const context = await opened.browser.newContext();
     const page = await context.newPage();
     const seen = watch(page);
-    await openDemo(page, server);
+    await openDemo(page, opened.server);
     const { email } = await loginThroughPage(page, { mode: 'token' });
 
     await expect.poll(() => page.locator('#roles-status').textContent()).toBe('403 forbidden');
@@ -53,7 +40,7 @@ describeBrowser('the demo page panels in Chromium', () => {
 
     // The operator runs the very command the page shows, on the server's data directory.
     const setRole = runCli(['users', 'set-role', '--email', email, '--role', 'admin'], {
-      env: { COATCHECK_DATA_DIR: server.dataDir },
+      env: { COATCHECK_DATA_DIR: opened.server.dataDir },
     });
     expect(setRole.status, setRole.stderr).toBe(0);
     // The page's access token still says "user": the strict route goes by the role in the store.
@@ -68,24 +55,24 @@ describeBrowser('the demo page panels in Chromium', () => {
   });
 
   it('roles: in session mode too, the 403 and then the list after the role is given', async () => {
-    const context = await browser.newContext();
+    const context = await opened.browser.newContext();
     const page = await context.newPage();
-    await openDemo(page, server);
+    await openDemo(page, opened.server);
     const { email } = await loginThroughPage(page, { mode: 'session' });
     await expect.poll(() => page.locator('#roles-status').textContent()).toBe('403 forbidden');
     const userId = await page.evaluate<string>(`import('/app.js').then(({ client }) => client.user.id)`);
-    expect(await server.auth.setRole(userId, 'admin')).toBe(true);
+    expect(await opened.server.auth.setRole(userId, 'admin')).toBe(true);
     await page.getByRole('button', { name: 'Ask again' }).click();
     await expect.poll(() => page.locator('#roles-users li').allTextContents()).toContain(`${email} (admin)`);
     await context.close();
   });
 
   it("keys: lists the JWKS and marks the key whose kid is in the token's header, also after a rotation", async () => {
-    const context = await browser.newContext();
+    const context = await opened.browser.newContext();
     const page = await context.newPage();
-    await openDemo(page, server);
+    await openDemo(page, opened.server);
     await loginThroughPage(page, { mode: 'token' });
-    const jwks = (await call(server, 'GET', '/.well-known/jwks.json')).body as { keys: Array<{ kid: string }> };
+    const jwks = (await call(opened.server, 'GET', '/.well-known/jwks.json')).body as { keys: Array<{ kid: string }> };
     const rows = page.locator('#key-rows tr');
     await expect.poll(() => rows.count()).toBe(jwks.keys.length);
     expect(await page.locator('#key-rows tr td:first-child').allTextContents()).toEqual(jwks.keys.map((k) => k.kid));
@@ -96,12 +83,12 @@ describeBrowser('the demo page panels in Chromium', () => {
     expect(await marked.locator('td').allTextContents()).toEqual([kid, 'ES256', 'EC / P-256', "yes: the token's kid"]);
 
     // A rotation: the new key is listed at once, and the current token's key stays marked.
-    await server.auth.tokens!.ring.rotate();
+    await opened.server.auth.tokens!.ring.rotate();
     await page.getByRole('button', { name: 'Reload everything' }).click();
     await expect.poll(() => rows.count()).toBe(jwks.keys.length + 1);
     expect(await marked.locator('td').first().textContent()).toBe(kid);
     // Once the new key signs (a minute later), a refreshed token names it, and the mark follows.
-    server.clock.advance(61_000);
+    opened.server.clock.advance(61_000);
     await page.getByRole('button', { name: 'Refresh now' }).click();
     await expect.poll(() => page.locator('#rotation-result').isVisible()).toBe(true);
     const newKid = partOf((await accessTokenOf(page))!, 0).kid;
@@ -110,8 +97,8 @@ describeBrowser('the demo page panels in Chromium', () => {
     expect(await rows.count()).toBe(jwks.keys.length + 1);
 
     // A key the page has not listed yet signs the next token: the page fetches the list again.
-    await server.auth.tokens!.ring.rotate();
-    server.clock.advance(61_000);
+    await opened.server.auth.tokens!.ring.rotate();
+    opened.server.clock.advance(61_000);
     await page.getByRole('button', { name: 'Refresh now' }).click();
     await expect.poll(async () => partOf((await accessTokenOf(page))!, 0).kid).not.toBe(newKid);
     const thirdKid = partOf((await accessTokenOf(page))!, 0).kid;
@@ -121,9 +108,9 @@ describeBrowser('the demo page panels in Chromium', () => {
   });
 
   it('keys and rotation in session mode: no token to mark, nothing to refresh', async () => {
-    const context = await browser.newContext();
+    const context = await opened.browser.newContext();
     const page = await context.newPage();
-    await openDemo(page, server);
+    await openDemo(page, opened.server);
     await loginThroughPage(page, { mode: 'session' });
     await expect.poll(() => page.locator('#key-rows tr').count()).toBeGreaterThan(0);
     expect(await page.locator('#key-rows tr.signed-this').count()).toBe(0);
@@ -136,10 +123,10 @@ describeBrowser('the demo page panels in Chromium', () => {
   });
 
   it('refresh now: a new access token and refresh cookie; calls still work; the old cookie is reuse', async () => {
-    const context = await browser.newContext();
+    const context = await opened.browser.newContext();
     const page = await context.newPage();
     const seen = watch(page);
-    await openDemo(page, server);
+    await openDemo(page, opened.server);
     await loginThroughPage(page, { mode: 'token' });
     const before = (await accessTokenOf(page))!;
     const oldCookie = await refreshCookieOf(context);
@@ -163,10 +150,10 @@ describeBrowser('the demo page panels in Chromium', () => {
     expect(seen.cspViolations).toEqual([]);
 
     // What the panel says of the old cookie: replayed after the grace window, it ends the family.
-    server.clock.advance(11_000);
-    const replay = await call(server, 'POST', '/auth/refresh', {
+    opened.server.clock.advance(11_000);
+    const replay = await call(opened.server, 'POST', '/auth/refresh', {
       headers: { Cookie: `__Secure-coatcheck.rt=${oldCookie}` },
-      origin: server.url,
+      origin: opened.server.url,
     });
     expect(replay.status).toBe(401);
     expect(replay.body.code).toBe('refresh_token_reused');

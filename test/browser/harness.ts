@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page, type Request } from 'playwright-core';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASSWORD, startTestServer, uniqueEmail, type TestServer } from '../helpers/server.js';
 
 /** Debian's Chromium (`apt-get install chromium`); playwright-core never downloads a browser here. */
@@ -79,6 +79,23 @@ export async function startBrowserServer(env: Record<string, string> = {}): Prom
     }
   }
 }
+
+/** For the enclosing `describe`: a Chromium and a demo server, opened before its tests and closed after. */
+export function useChromiumAndServer(): { browser: Browser; server: TestServer } {
+  const opened = {} as { browser: Browser; server: TestServer };
+  beforeAll(async () => {
+    [opened.browser, opened.server] = await Promise.all([launchChromium(), startBrowserServer()]);
+  });
+  afterAll(async () => {
+    await opened.browser?.close();
+    await opened.server?.stop();
+  });
+  return opened;
+}
+
+/** The access token the page's own client holds in memory (`null` when it holds none). */
+export const accessTokenOf = (page: Page): Promise<string | null> =>
+  page.evaluate<string | null>(`import('/app.js').then(({ client }) => client.getAccessToken())`);
 
 /** Collects what a page does that a test wants to assert on. */
 export function watch(page: Page): { requests: Request[]; count(path: string): number; cspViolations: string[] } {

@@ -1,18 +1,16 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { uniqueEmail, type TestServer } from '../helpers/server.js';
+import { expect, it } from 'vitest';
+import { uniqueEmail } from '../helpers/server.js';
 import {
   describeBrowser,
-  launchChromium,
   loginThroughPage,
   openDemo,
   pageFetchStatus,
-  startBrowserServer,
   storageOf,
   waitForSignedIn,
   waitForSignedOut,
   watch,
-  type Browser,
   type Page,
+  useChromiumAndServer,
 } from './harness.js';
 
 /** Past the 10-minute access token and the verifier's 30 s tolerance, on the server's clock only. */
@@ -30,25 +28,17 @@ const reloadPanels = async (page: Page): Promise<void> => {
 };
 
 describeBrowser('token mode in Chromium: silent refresh, tabs, revocation', () => {
-  let browser: Browser;
-  let server: TestServer;
-  beforeAll(async () => {
-    [browser, server] = await Promise.all([launchChromium(), startBrowserServer()]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const opened = useChromiumAndServer();
 
   it('an expired token is renewed silently: concurrent 401s share exactly one /auth/refresh', async () => {
-    const context = await browser.newContext();
+    const context = await opened.browser.newContext();
     const page = await context.newPage();
     const seen = watch(page);
-    await openDemo(page, server);
+    await openDemo(page, opened.server);
     await loginThroughPage(page, { mode: 'token' });
     await reloadPanels(page);
 
-    server.clock.advance(EXPIRE_ACCESS_TOKENS);
+    opened.server.clock.advance(EXPIRE_ACCESS_TOKENS);
     const from = seen.requests.length;
     const responses: { path: string; status: number }[] = [];
     page.on('response', (r) => responses.push({ path: new URL(r.url()).pathname, status: r.status() }));
@@ -64,7 +54,7 @@ describeBrowser('token mode in Chromium: silent refresh, tabs, revocation', () =
     expect(await storageOf(page)).toBe('');
 
     // A POST meets an expired token too: it is sent again, body and all, after the refresh.
-    server.clock.advance(EXPIRE_ACCESS_TOKENS);
+    opened.server.clock.advance(EXPIRE_ACCESS_TOKENS);
     const refreshesBefore = seen.count('/auth/refresh');
     await page.getByLabel('New note').fill('sent twice, stored once');
     await page.getByRole('button', { name: 'Add note' }).click();
@@ -76,11 +66,11 @@ describeBrowser('token mode in Chromium: silent refresh, tabs, revocation', () =
   });
 
   it('renews ahead of expiry, at about 80% of the token life, without any 401', async () => {
-    const context = await browser.newContext();
+    const context = await opened.browser.newContext();
     const page = await context.newPage();
     await page.clock.install();
     const seen = watch(page);
-    await openDemo(page, server);
+    await openDemo(page, opened.server);
     await loginThroughPage(page, { mode: 'token' });
     const before = seen.count('/auth/refresh');
     await page.clock.runFor(7 * 60_000); // 70% of 10 minutes: too early
@@ -96,7 +86,7 @@ describeBrowser('token mode in Chromium: silent refresh, tabs, revocation', () =
 
   for (const locks of ['with Web Locks', 'without Web Locks (server grace window)'] as const) {
     it(`two tabs refreshing at the same moment both stay logged in (${locks})`, async () => {
-      const context = await browser.newContext();
+      const context = await opened.browser.newContext();
       if (locks !== 'with Web Locks') {
         await context.addInitScript(() =>
           Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined }),
@@ -104,16 +94,16 @@ describeBrowser('token mode in Chromium: silent refresh, tabs, revocation', () =
       }
       const a = await context.newPage();
       const seenA = watch(a);
-      await openDemo(a, server);
+      await openDemo(a, opened.server);
       const { email } = await loginThroughPage(a, { mode: 'token' });
       // A second tab, opened later, finds the login through the shared refresh cookie.
       const b = await context.newPage();
       const seenB = watch(b);
-      await openDemo(b, server);
+      await openDemo(b, opened.server);
       await waitForSignedIn(b, email);
       expect(await b.evaluate(() => typeof navigator.locks)).toBe(locks === 'with Web Locks' ? 'object' : 'undefined');
 
-      server.clock.advance(EXPIRE_ACCESS_TOKENS);
+      opened.server.clock.advance(EXPIRE_ACCESS_TOKENS);
       const [fromA, fromB] = [seenA.count('/auth/refresh'), seenB.count('/auth/refresh')];
       // When each tab's refresh left and when its answer came back, in the order the browser reports.
       const timeline: string[] = [];
@@ -133,7 +123,7 @@ describeBrowser('token mode in Chromium: silent refresh, tabs, revocation', () =
       expect(await a.locator('#signed-in').isVisible()).toBe(true);
       expect(await b.locator('#signed-in').isVisible()).toBe(true);
       // Neither refresh was taken for a stolen token's replay.
-      expect(server.logs.filter((l) => l.fields.event === 'refresh.reused')).toEqual([]);
+      expect(opened.server.logs.filter((l) => l.fields.event === 'refresh.reused')).toEqual([]);
       // And both still work afterwards, on strict routes too.
       expect([await pageFetchStatus(a, '/auth/me'), await pageFetchStatus(b, '/auth/me')]).toEqual([200, 200]);
       await context.close();
@@ -141,12 +131,12 @@ describeBrowser('token mode in Chromium: silent refresh, tabs, revocation', () =
   }
 
   it('logout in one tab logs out the other tab at once, without a reload', async () => {
-    const context = await browser.newContext();
+    const context = await opened.browser.newContext();
     const a = await context.newPage();
-    await openDemo(a, server);
+    await openDemo(a, opened.server);
     const { email } = await loginThroughPage(a, { mode: 'token' });
     const b = await context.newPage();
-    await openDemo(b, server);
+    await openDemo(b, opened.server);
     await waitForSignedIn(b, email);
     const seenB = watch(b);
 
@@ -165,12 +155,12 @@ describeBrowser('token mode in Chromium: silent refresh, tabs, revocation', () =
   });
 
   it('a login as someone else in another tab logs this tab out, instead of acting as them', async () => {
-    const context = await browser.newContext();
+    const context = await opened.browser.newContext();
     const a = await context.newPage();
-    await openDemo(a, server);
+    await openDemo(a, opened.server);
     const first = await loginThroughPage(a, { mode: 'token' });
     const b = await context.newPage();
-    await openDemo(b, server);
+    await openDemo(b, opened.server);
     await waitForSignedIn(b, first.email);
     const loginInB = (email: string, register: boolean, mode = 'token') =>
       b.evaluate(
@@ -197,10 +187,10 @@ describeBrowser('token mode in Chromium: silent refresh, tabs, revocation', () =
   });
 
   it('a login that ends in one tab leaves a tab of the other mode logged in: its cookie is another device', async () => {
-    const context = await browser.newContext();
+    const context = await opened.browser.newContext();
     const a = await context.newPage();
     const b = await context.newPage();
-    await Promise.all([openDemo(a, server), openDemo(b, server)]);
+    await Promise.all([openDemo(a, opened.server), openDemo(b, opened.server)]);
     // A logs in with a session cookie; B, still on the login form, in token mode: two devices.
     await a.bringToFront();
     const { email } = await loginThroughPage(a, { mode: 'session' });
@@ -229,11 +219,11 @@ describeBrowser('token mode in Chromium: silent refresh, tabs, revocation', () =
   });
 
   it('a device revoked from another browser ends with session-ended on its next call, once', async () => {
-    const contextA = await browser.newContext();
-    const contextB = await browser.newContext();
+    const contextA = await opened.browser.newContext();
+    const contextB = await opened.browser.newContext();
     const a = await contextA.newPage();
     const b = await contextB.newPage();
-    await Promise.all([openDemo(a, server), openDemo(b, server)]);
+    await Promise.all([openDemo(a, opened.server), openDemo(b, opened.server)]);
     const { email } = await loginThroughPage(a, { mode: 'session' });
     await loginThroughPage(b, { mode: 'token', email, register: false });
     const seenB = watch(b);
