@@ -27,6 +27,16 @@ const reloadPanels = async (page: Page): Promise<void> => {
   await expect.poll(() => page.locator('#status').textContent()).toBe('Reloaded from the server.');
 };
 
+/** On a page with two devices listed: revokes the one that is not its own, and waits until it is gone. */
+const revokeTheOtherDevice = async (page: Page): Promise<void> => {
+  await reloadPanels(page);
+  await page
+    .locator('#devices li:not(.current)')
+    .getByRole('button', { name: /^Revoke/ })
+    .click();
+  await expect.poll(() => page.locator('#devices li').count()).toBe(1);
+};
+
 describeBrowser('token mode in Chromium: silent refresh, tabs, revocation', () => {
   const opened = useChromiumAndServer();
 
@@ -199,12 +209,7 @@ describeBrowser('token mode in Chromium: silent refresh, tabs, revocation', () =
 
     // A revokes B's device; B's next call finds its refresh family gone and ends its login.
     await a.bringToFront();
-    await reloadPanels(a);
-    await a
-      .locator('#devices li:not(.current)')
-      .getByRole('button', { name: /^Revoke/ })
-      .click();
-    await expect.poll(() => a.locator('#devices li').count()).toBe(1);
+    await revokeTheOtherDevice(a);
     await b.bringToFront();
     expect(await pageFetchStatus(b, '/auth/me')).toBe(401);
     await waitForSignedOut(b);
@@ -232,12 +237,7 @@ describeBrowser('token mode in Chromium: silent refresh, tabs, revocation', () =
       client.on('session-ended', (detail) => window.ended.push(detail));
     })`);
 
-    await reloadPanels(a);
-    await a
-      .locator('#devices li:not(.current)')
-      .getByRole('button', { name: /^Revoke/ })
-      .click();
-    await expect.poll(() => a.locator('#devices li').count()).toBe(1);
+    await revokeTheOtherDevice(a);
 
     // /api/notes is stateless: B's token still reads it until it expires. /auth/me is strict.
     expect(await pageFetchStatus(b, '/api/notes')).toBe(200);
