@@ -1,21 +1,13 @@
 import { DeadlinePassed, refreshTimeoutOf, withinDeadlineTwice } from './deadline.js';
 import { decodeJwtPayload } from './decode-jwt.js';
 import { AuthClientError, readProblem } from './errors.js';
-import type {
-  AuthClient,
-  AuthClientOptions,
-  AuthEventMap,
-  AuthUser,
-  DeviceSession,
-  LoginMode,
-  MeResult,
-} from './types.js';
+import { createEvents } from './events.js';
+import type { AuthClient, AuthClientOptions, AuthUser, DeviceSession, LoginMode, MeResult } from './types.js';
 
 type TabMessage =
   | { type: 'logout' }
   | { type: 'ended'; code: string; mode: LoginMode }
   | { type: 'login'; userId: string; mode: LoginMode };
-type Listener = (detail: never) => void;
 
 /** The fraction of an access token's life after which it is renewed ahead of expiry. */
 const RENEW_AT = 0.8;
@@ -36,7 +28,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   const key = `coatcheck:${base}`;
   const refreshTimeout = refreshTimeoutOf(options.refreshTimeout);
   const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(key) : null;
-  const listeners = new Map<keyof AuthEventMap, Set<Listener>>();
+  const { emit, on } = createEvents();
 
   // The whole login state lives in this closure: never in storage or a script-readable cookie.
   let mode: LoginMode | null = null;
@@ -47,16 +39,6 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
   let epoch = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let inflight: Promise<true | AuthClientError> | null = null;
-
-  function emit<E extends keyof AuthEventMap>(event: E, detail: AuthEventMap[E]): void {
-    for (const listener of listeners.get(event) ?? []) {
-      try {
-        listener(detail as never);
-      } catch (error) {
-        reportError(error);
-      }
-    }
-  }
 
   function reset(): void {
     epoch += 1;
@@ -309,12 +291,7 @@ export function createAuthClient(options: AuthClientOptions): AuthClient {
     // In session mode a refresh would find no refresh cookie, and its 401 would end the session.
     refresh: async () => mode === 'token' && renew(),
     getAccessToken: () => accessToken,
-    on(event, listener) {
-      let set = listeners.get(event);
-      if (!set) listeners.set(event, (set = new Set()));
-      set.add(listener);
-      return () => void set.delete(listener);
-    },
+    on,
     close() {
       clearTimeout(timer);
       channel?.close();
