@@ -1,5 +1,5 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -157,6 +157,23 @@ describe('sqlite store', () => {
     await expect(store.ping()).resolves.toBeUndefined();
     expect(statSync(join(dir, 'nested')).mode & 0o777).toBe(0o700);
     expect(statSync(join(dir, 'nested', 'deeper')).mode & 0o777).toBe(0o700);
+  });
+
+  it('keeps the file and its -wal and -shm readable by the owner only, whatever the umask', async () => {
+    const previous = process.umask(0o022);
+    try {
+      const store = open();
+      await store.users.create(makeUser());
+      for (const file of [path, `${path}-wal`, `${path}-shm`]) expect(statSync(file).mode & 0o777).toBe(0o600);
+      await store.close();
+      // A file an older version left readable by others is narrowed at the next open.
+      chmodSync(path, 0o644);
+      const reopened = open();
+      await reopened.users.create(makeUser());
+      for (const file of [path, `${path}-wal`, `${path}-shm`]) expect(statSync(file).mode & 0o777).toBe(0o600);
+    } finally {
+      process.umask(previous);
+    }
   });
 
   it("shares a caller's handle and leaves it open on close", async () => {

@@ -1,5 +1,5 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StoreUnavailableError } from '../../core/errors.js';
 import type { Store } from '../../store/types.js';
@@ -122,8 +122,33 @@ function openFile(path: string): BetterSqlite3.Database {
   if (path !== '' && path !== ':memory:' && !path.startsWith('file:')) {
     // The file holds password and session hashes: a directory we create is the owner's alone.
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    keepOwnerOnly(path);
   }
   return new BetterSqlite3(path);
+}
+
+/**
+ * The file holds password hashes: it is created 0600 here rather than by SQLite (which follows the
+ * umask, 0644 as a rule, so anyone who can reach the directory could read it), and one left wider by
+ * an older version is narrowed, with its -wal and -shm. SQLite gives the -wal and -shm files it
+ * creates later the main file's mode, so they follow.
+ */
+function keepOwnerOnly(path: string): void {
+  try {
+    closeSync(openSync(path, 'wx', 0o600));
+  } catch (error) {
+    // An existing file is left for SQLite to open (or to refuse in its own words).
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+    } catch (error) {
+      // Missing (no -wal yet), or not ours to change (another user's file we may only read).
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'EPERM') throw error;
+    }
+  }
 }
 
 /**
