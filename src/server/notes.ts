@@ -1,6 +1,7 @@
-import type BetterSqlite3 from 'better-sqlite3';
+import BetterSqlite3 from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import { StoreUnavailableError } from '../core/errors.js';
 import { toStoreError } from '../stores/postgres/connection.js';
 
 export interface Note {
@@ -33,12 +34,26 @@ export function createSqliteNotes(db: BetterSqlite3.Database): NoteStore {
     'SELECT id, text, created_at FROM demo_notes WHERE user_id = ? ORDER BY created_at, id LIMIT 500',
   );
   const insert = db.prepare('INSERT INTO demo_notes (id, user_id, text, created_at) VALUES (?, ?, ?, ?)');
+  // As the auth store does: a SQLite failure (a full disk, a file made read-only, a lock held past
+  // the busy timeout) is the store being unavailable, a 503, not a bug in the app (a 500).
+  const guard = <T>(operation: () => T): Promise<T> => {
+    try {
+      return Promise.resolve(operation());
+    } catch (error) {
+      if (error instanceof BetterSqlite3.SqliteError || !db.open) {
+        return Promise.reject(new StoreUnavailableError('The SQLite notes store failed', { cause: error }));
+      }
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  };
   return {
-    list: (userId) => Promise.resolve(select.all(userId).map(toNote)),
+    list: (userId) => guard(() => select.all(userId).map(toNote)),
     add(userId, text, now) {
       const id = `note_${randomUUID()}`;
-      insert.run(id, userId, text, now);
-      return Promise.resolve({ id, text, createdAt: new Date(now).toISOString() });
+      return guard(() => {
+        insert.run(id, userId, text, now);
+        return { id, text, createdAt: new Date(now).toISOString() };
+      });
     },
   };
 }
