@@ -1,5 +1,5 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -174,6 +174,24 @@ describe('sqlite store', () => {
     } finally {
       process.umask(previous);
     }
+  });
+
+  it('fails its ping (so /healthz answers 503) once its file is deleted or replaced under it', async () => {
+    const store = open();
+    await store.users.create(makeUser());
+    await expect(store.ping()).resolves.toBeUndefined();
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) rmSync(file, { force: true });
+    // SQLite itself carries on, on the deleted inode: this write is lost when the process ends.
+    await expect(store.users.create(makeUser())).resolves.not.toBeNull();
+    await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
+
+    const replaced = join(dir, 'replaced.db');
+    path = join(dir, 'other.db');
+    const other = open();
+    await expect(other.ping()).resolves.toBeUndefined();
+    createSqliteStore({ path: replaced }).database.close();
+    renameSync(replaced, path);
+    await expect(other.ping()).rejects.toThrow(/deleted or replaced/);
   });
 
   it("shares a caller's handle and leaves it open on close", async () => {

@@ -86,6 +86,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     if (mmapBytes !== undefined) db.pragma(`mmap_size = ${mmapBytes}`);
     migrate(db);
     const ping = db.prepare('SELECT 1').pluck();
+    const opened = 'path' in options ? fileIdentity(options.path) : undefined;
     const readSessionWithUser = createSqliteSessionWithUser(db);
     return {
       database: db,
@@ -95,7 +96,18 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       sessions: createSqliteSessionStore(db, guard),
       refreshFamilies: createSqliteRefreshFamilyStore(db, guard),
       signingKeys: createSqliteSigningKeyStore(db, guard),
-      ping: () => guard(() => void ping.get()),
+      ping: () =>
+        guard(() => {
+          ping.get();
+          // A file deleted or replaced under a running server (a restore copied over it, a wiped
+          // data directory) leaves this handle on the old inode: every write still succeeds, and
+          // is lost with the process. SQLite does not notice in WAL mode, so the health check does.
+          if (opened !== undefined && fileIdentity(opened.path)?.key !== opened.key) {
+            throw new StoreUnavailableError(
+              `The SQLite file ${opened.path} was deleted or replaced since the store opened it: restart to open it again`,
+            );
+          }
+        }),
       close() {
         if (!closed) {
           closed = true;
@@ -148,6 +160,18 @@ function keepOwnerOnly(path: string): void {
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'EPERM') throw error;
     }
+  }
+}
+
+/** The device and inode of a file on disk, to tell it from a new file at the same path. */
+function fileIdentity(path: string): { path: string; key: string } | undefined {
+  if (path === '' || path === ':memory:' || path.startsWith('file:')) return undefined;
+  try {
+    const { dev, ino } = statSync(path);
+    return { path, key: `${dev}:${ino}` };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
   }
 }
 
