@@ -1,9 +1,11 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import BetterSqlite3 from 'better-sqlite3';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrate, migrations } from '../src/stores/sqlite/migrations.js';
 import { CLI, runCli, type CliOptions } from './helpers/cli.js';
 
 let dataDir: string;
@@ -91,6 +93,44 @@ describe('coatcheck users', () => {
     expect(typo.stderr).toBe(
       'coatcheck: warning: COATCHECK_TRUST_PROXIES is not a coatcheck setting and is ignored (did you mean COATCHECK_TRUST_PROXY?)\n',
     );
+  });
+});
+
+describe('coatcheck migrate (SQLite)', () => {
+  it('says what it did: created, migrated from an older version keeping the data, or nothing to do', () => {
+    const parent = mkdtempSync(join(tmpdir(), 'coatcheck-cli-migrate-'));
+    try {
+      const fresh = join(parent, 'fresh');
+      const created = coatcheck(['migrate'], { env: { COATCHECK_DATA_DIR: fresh } });
+      expect([created.status, created.stdout]).toEqual([
+        0,
+        `sqlite (${join(fresh, 'coatcheck.db')}): created at version ${migrations.at(-1)!.version}\n`,
+      ]);
+
+      // A file an older coatcheck left at version 1, holding a user.
+      const old = join(parent, 'old');
+      mkdirSync(old, { mode: 0o700 });
+      const raw = new BetterSqlite3(join(old, 'coatcheck.db'));
+      migrate(raw, migrations.slice(0, 1));
+      raw
+        .prepare('INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run('usr_old', 'old@example.com', null, 'user', 'x', 1, 1);
+      raw.close();
+      const env = { COATCHECK_DATA_DIR: old };
+      const migrated = coatcheck(['migrate'], { env });
+      expect([migrated.status, migrated.stdout]).toEqual([
+        0,
+        `sqlite (${join(old, 'coatcheck.db')}): migrated from version 1 to ${migrations.at(-1)!.version}\n`,
+      ]);
+      const again = coatcheck(['migrate'], { env });
+      expect(again.stdout).toBe(
+        `sqlite (${join(old, 'coatcheck.db')}): at version ${migrations.at(-1)!.version}, nothing to do\n`,
+      );
+      const users = JSON.parse(coatcheck(['users', 'list', '--json'], { env }).stdout) as { email: string }[];
+      expect(users.map((user) => user.email)).toEqual(['old@example.com']);
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,6 +1,9 @@
+import BetterSqlite3 from 'better-sqlite3';
+import { existsSync } from 'node:fs';
 import type { ServerConfig } from '../server/config.js';
-import { openDataStore } from '../server/open-stores.js';
+import { databasePath, openDataStore } from '../server/open-stores.js';
 import { migratePostgres } from '../stores/postgres/index.js';
+import { schemaVersion } from '../stores/sqlite/migrations.js';
 
 /**
  * `coatcheck migrate`: brings the database to the schema this version needs. Postgres with
@@ -16,8 +19,32 @@ export async function runMigrate(config: ServerConfig): Promise<number> {
     );
     return 0;
   }
+  // Read before the store opens, since opening migrates: so the operator learns what changed, as
+  // with Postgres, instead of "up to date" whether or not it just was migrated.
+  const path = databasePath(config.dataDir);
+  const from = existsSync(path) ? readSchemaVersion(path) : null;
   const store = openDataStore(config.dataDir, config.sqliteMmapBytes);
-  await store.close();
-  process.stdout.write(`sqlite (${config.dataDir}): schema is up to date\n`);
+  let to: number;
+  try {
+    to = schemaVersion(store.database);
+  } finally {
+    await store.close();
+  }
+  process.stdout.write(
+    from === null
+      ? `sqlite (${path}): created at version ${to}\n`
+      : from === to
+        ? `sqlite (${path}): at version ${to}, nothing to do\n`
+        : `sqlite (${path}): migrated from version ${from} to ${to}\n`,
+  );
   return 0;
+}
+
+function readSchemaVersion(path: string): number {
+  const db = new BetterSqlite3(path, { fileMustExist: true });
+  try {
+    return schemaVersion(db);
+  } finally {
+    db.close();
+  }
 }

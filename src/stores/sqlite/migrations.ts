@@ -81,6 +81,13 @@ export const migrations: readonly Migration[] = [
   },
 ];
 
+/** The newest migration applied to the database: 0 for a file coatcheck has not migrated yet. */
+export function schemaVersion(db: BetterSqlite3.Database): number {
+  const tracked = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
+  if (tracked === undefined) return 0;
+  return db.prepare<[], number | null>('SELECT MAX(version) FROM schema_migrations').pluck().get() ?? 0;
+}
+
 /**
  * Brings the database up to the newest schema this code knows. Running it again is a no-op.
  * Refuses a database written by a newer coatcheck: this code would misread its tables.
