@@ -1,6 +1,15 @@
 import { spawn, spawnSync } from 'node:child_process';
 import BetterSqlite3 from 'better-sqlite3';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -128,6 +137,21 @@ describe('coatcheck migrate (SQLite)', () => {
       );
       const users = JSON.parse(coatcheck(['users', 'list', '--json'], { env }).stdout) as { email: string }[];
       expect(users.map((user) => user.email)).toEqual(['old@example.com']);
+
+      // Not a SQLite file: one line that names it, no stack trace, and the file left as it was.
+      const garbage = join(parent, 'garbage');
+      mkdirSync(garbage, { mode: 0o700 });
+      const text = 'not a database, only some text that is long enough to be read as a header\n'.repeat(4);
+      writeFileSync(join(garbage, 'coatcheck.db'), text);
+      for (const args of [['migrate'], ['users', 'list']]) {
+        const refused = coatcheck(args, { env: { COATCHECK_DATA_DIR: garbage } });
+        expect([refused.status, refused.stdout, refused.stderr]).toEqual([
+          1,
+          '',
+          `coatcheck: The SQLite file ${join(garbage, 'coatcheck.db')} cannot be opened: file is not a database\n`,
+        ]);
+      }
+      expect(readFileSync(join(garbage, 'coatcheck.db'), 'utf8')).toBe(text);
     } finally {
       rmSync(parent, { recursive: true, force: true });
     }

@@ -1,5 +1,6 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { existsSync } from 'node:fs';
+import { StoreUnavailableError } from '../core/errors.js';
 import type { ServerConfig } from '../server/config.js';
 import { databasePath, openDataStore } from '../server/open-stores.js';
 import { migratePostgres } from '../stores/postgres/index.js';
@@ -41,10 +42,15 @@ export async function runMigrate(config: ServerConfig): Promise<number> {
 }
 
 function readSchemaVersion(path: string): number {
-  const db = new BetterSqlite3(path, { fileMustExist: true });
+  let db: BetterSqlite3.Database | undefined;
   try {
+    db = new BetterSqlite3(path, { fileMustExist: true });
     return schemaVersion(db);
+  } catch (error) {
+    // Named as the store names it when it cannot open the file (not a database, not readable).
+    if (!(error instanceof BetterSqlite3.SqliteError)) throw error;
+    throw new StoreUnavailableError(`The SQLite file ${path} cannot be opened`, { cause: error });
   } finally {
-    db.close();
+    db?.close();
   }
 }

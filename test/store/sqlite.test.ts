@@ -1,5 +1,5 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { chmodSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -131,6 +131,21 @@ describe('sqlite store', () => {
     raw.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(999, Date.now());
     raw.close();
     expect(() => createSqliteStore({ path })).toThrow(/version 999/);
+  });
+
+  it('names the file when it cannot open it (not a database) in a StoreUnavailableError', () => {
+    writeFileSync(path, 'not a database, only some text that is long enough to be read as a header\n'.repeat(4));
+    let thrown: unknown;
+    try {
+      createSqliteStore({ path });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(StoreUnavailableError);
+    expect(thrown).toMatchObject({
+      message: `The SQLite file ${path} cannot be opened`,
+      cause: { code: 'SQLITE_NOTADB' },
+    });
   });
 
   it('turns a driver error into StoreUnavailableError without SQL in the message', async () => {

@@ -118,7 +118,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     };
   } catch (error) {
     if (ownsDatabase) db.close();
-    throw error;
+    throw 'path' in options ? openFailure(options.path, error) : error;
   }
 }
 
@@ -136,7 +136,21 @@ function openFile(path: string): BetterSqlite3.Database {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     keepOwnerOnly(path);
   }
-  return new BetterSqlite3(path);
+  try {
+    return new BetterSqlite3(path);
+  } catch (error) {
+    throw openFailure(path, error);
+  }
+}
+
+/**
+ * A SQLite error while opening names the file, for the operator: SQLite's own words ("file is not a
+ * database", "attempt to write a readonly database") do not say which, and the CLI prints one line.
+ */
+function openFailure(path: string, error: unknown): unknown {
+  return error instanceof BetterSqlite3.SqliteError
+    ? new StoreUnavailableError(`The SQLite file ${path} cannot be opened`, { cause: error })
+    : error;
 }
 
 /**
