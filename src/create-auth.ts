@@ -142,7 +142,9 @@ export function createAuth(options: AuthOptions): Auth {
     async setRole(userId, role) {
       const changed = await accounts.setRole(userId, role);
       if (changed && revocations && tokenOptions) {
-        await revocations.publish(roleChangeEvent(userId, resolved.clock.now(), tokenOptions.accessTokenTtlSeconds));
+        await revocations.publish(
+          roleChangeEvent(userId, role, resolved.clock.now(), tokenOptions.accessTokenTtlSeconds),
+        );
       }
       return changed;
     },

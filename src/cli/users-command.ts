@@ -73,7 +73,7 @@ export async function runUsers(config: ServerConfig, args: string[]): Promise<nu
         }
         process.stdout.write(`${user.email}: role ${user.role} -> ${values.role}\n`);
         // Awaited here: the store closes in `finally`, and the feed publishes through its pool.
-        return await tellInstances(config, postgres, user.id);
+        return await tellInstances(config, postgres, user.id, values.role);
       }
       case 'list': {
         const users = await store.users.list({ limit: 10_000 });
@@ -111,12 +111,13 @@ async function tellInstances(
   config: ServerConfig,
   postgres: Parameters<typeof openRevocationFeed>[1],
   userId: string,
+  role: string,
 ): Promise<number> {
   const feed = openRevocationFeed(config, postgres);
   if (!feed) return 0;
   const ttl = config.tokens.accessTokenTtl ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS;
   try {
-    await feed.publish(roleChangeEvent(userId, Date.now(), ttl));
+    await feed.publish(roleChangeEvent(userId, role, Date.now(), ttl));
     return 0;
   } catch {
     process.stderr.write(

@@ -23,7 +23,7 @@ export interface RevocationListOptions {
 export class RevocationList {
   readonly #options: RevocationListOptions;
   readonly #sessions = new Map<string, number>();
-  readonly #users = new Map<string, { notBefore: number; expiresAt: number }>();
+  readonly #users = new Map<string, { notBefore: number; role: string | undefined; expiresAt: number }>();
   #live = false;
   #subscribed = false;
   #closed = false;
@@ -90,9 +90,20 @@ export class RevocationList {
     for (const id of event.sessionIds) {
       this.#sessions.set(id, Math.max(this.#sessions.get(id) ?? 0, event.expiresAt));
     }
-    for (const { userId, notBefore } of event.users) {
+    for (const { userId, notBefore, role } of event.users) {
       const known = this.#users.get(userId);
-      if (!known || known.notBefore < notBefore) this.#users.set(userId, { notBefore, expiresAt: event.expiresAt });
+      const changedTo = typeof role === 'string' ? role : undefined;
+      if (!known || known.notBefore < notBefore) {
+        this.#users.set(userId, { notBefore, role: changedTo, expiresAt: event.expiresAt });
+      } else if (known.notBefore === notBefore && known.role !== changedTo) {
+        // Two different changes in one second (heard in either order): no role tells that
+        // second's tokens apart, so none of them passes. The same event heard twice changes nothing.
+        this.#users.set(userId, {
+          notBefore,
+          role: undefined,
+          expiresAt: Math.max(known.expiresAt, event.expiresAt),
+        });
+      }
     }
   }
 
@@ -102,13 +113,17 @@ export class RevocationList {
     for (const [id, entry] of this.#users) if (entry.expiresAt <= now) this.#users.delete(id);
   }
 
-  /** Whether an access token for `sessionId` and `userId`, issued at `issuedAt` (Unix ms), may pass. */
-  check(sessionId: string, userId: string, issuedAt: number): RevocationStatus {
+  /**
+   * Whether an access token for `sessionId` and `userId`, issued at `issuedAt` (Unix ms, whole
+   * seconds) with the role claim `role`, may pass. A token of a role change's own second passes only
+   * with the role that change made.
+   */
+  check(sessionId: string, userId: string, issuedAt: number, role: string): RevocationStatus {
     if (!this.#live && this.#options.whileDisconnected !== 'allow') return 'unknown';
     if (this.#sessions.has(sessionId)) return 'revoked';
     const user = this.#users.get(userId);
-    if (user && issuedAt < user.notBefore) return 'revoked';
-    return 'valid';
+    if (user === undefined || issuedAt > user.notBefore) return 'valid';
+    return issuedAt === user.notBefore && user.role !== undefined && role === user.role ? 'valid' : 'revoked';
   }
 
   /**

@@ -3,13 +3,19 @@ import type { RevocationEvent } from './types.js';
 
 /**
  * The event that makes strict routes refuse a user's access tokens issued before `now` (their role
- * changed), kept while any of them can still be valid. Whole seconds: a token's `iat` has no finer
- * grain, and one minted right after must pass.
+ * changed to `role`), kept while any of them can still be valid. A token's `iat` has whole seconds
+ * only, so a token of the change's own second is told by its role claim: one minted right after
+ * the change carries the new role and passes, one minted right before carries the old one.
  */
-export function roleChangeEvent(userId: string, now: number, accessTokenTtlSeconds: number): RevocationEvent {
+export function roleChangeEvent(
+  userId: string,
+  role: string,
+  now: number,
+  accessTokenTtlSeconds: number,
+): RevocationEvent {
   return {
     sessionIds: [],
-    users: [{ userId, notBefore: Math.floor(now / 1000) * 1000 }],
+    users: [{ userId, notBefore: Math.floor(now / 1000) * 1000, role }],
     expiresAt: now + (accessTokenTtlSeconds + CLOCK_TOLERANCE_SECONDS) * 1000,
   };
 }

@@ -4,8 +4,12 @@
  */
 export interface RevocationEvent {
   sessionIds: string[];
-  /** Strict routes refuse this user's access tokens issued before `notBefore` (Unix ms). */
-  users: { userId: string; notBefore: number }[];
+  /**
+   * Strict routes refuse this user's access tokens issued before `notBefore` (Unix ms, whole
+   * seconds as `iat`). A token issued in that very second passes only if it carries `role`, the
+   * role the change made: it was minted after the change.
+   */
+  users: { userId: string; notBefore: number; role?: string }[];
   /** When the event stops mattering: no access token it affects can still be valid (Unix ms). */
   expiresAt: number;
 }

@@ -104,7 +104,7 @@ export class TokenService {
         if (claims === undefined || claims === null) return claims;
         if (!strict) return identityOf(claims);
         // Strict without a feed reads the store, and a feed that is down must throw: both wait.
-        const status = this.#revocations?.check(claims.sid, claims.sub, claims.iat * 1000);
+        const status = this.#revocations?.check(claims.sid, claims.sub, claims.iat * 1000, claims.role);
         if (status === undefined || status === 'unknown') return undefined;
         return status === 'valid' ? identityOf(claims) : null;
       },
@@ -117,7 +117,7 @@ export class TokenService {
         if (!strict) return identity;
         if (this.#revocations) {
           // No store round trip: the in-memory list, kept current by the feed, decides.
-          const status = this.#revocations.check(claims.sid, claims.sub, claims.iat * 1000);
+          const status = this.#revocations.check(claims.sid, claims.sub, claims.iat * 1000, claims.role);
           if (status === 'unknown')
             throw new StoreUnavailableError('Revocation state is unknown while the feed is down');
           return status === 'valid' ? identity : null;

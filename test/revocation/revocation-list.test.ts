@@ -48,12 +48,41 @@ describe('RevocationList', () => {
     await list.start();
     await list.publish({
       sessionIds: ['ses_a'],
-      users: [{ userId: 'usr_b', notBefore: 1_000_000 }],
+      users: [{ userId: 'usr_b', notBefore: 1_000_000, role: 'user' }],
       expiresAt: 1_060_000,
     });
-    expect(list.check('ses_a', 'usr_x', 999_000)).toBe('revoked');
-    expect(list.check('ses_c', 'usr_b', 999_000)).toBe('revoked');
-    expect(list.check('ses_c', 'usr_b', 1_000_000)).toBe('valid');
+    expect(list.check('ses_a', 'usr_x', 999_000, 'user')).toBe('revoked');
+    expect(list.check('ses_c', 'usr_b', 999_000, 'user')).toBe('revoked');
+    expect(list.check('ses_c', 'usr_b', 1_001_000, 'admin')).toBe('valid');
+    await list.close();
+  });
+
+  it("tells a role change's own second apart by the token's role: the old role's token is refused", async () => {
+    const clock = createManualClock(1_000_500);
+    const { feed } = scriptedFeed();
+    const list = new RevocationList({ feed, clock, logger: silentLogger });
+    await list.start();
+    // An admin's token minted at 1_000_000 (iat has whole seconds), then demoted in the same second.
+    const demoted = {
+      sessionIds: [],
+      users: [{ userId: 'usr_a', notBefore: 1_000_000, role: 'user' }],
+      expiresAt: 1_661_000,
+    };
+    await list.publish(demoted);
+    expect(list.check('ses_a', 'usr_a', 1_000_000, 'admin')).toBe('revoked');
+    // Minted right after the change, in the same second: it carries the new role and passes.
+    expect(list.check('ses_a', 'usr_a', 1_000_000, 'user')).toBe('valid');
+    // The same event heard again (its own broadcast, a resync) changes nothing.
+    await list.publish(demoted);
+    expect(list.check('ses_a', 'usr_a', 1_000_000, 'user')).toBe('valid');
+    // A second, different change in that second: no role tells its tokens apart, so none passes.
+    await list.publish({ ...demoted, users: [{ userId: 'usr_a', notBefore: 1_000_000, role: 'admin' }] });
+    expect(list.check('ses_a', 'usr_a', 1_000_000, 'user')).toBe('revoked');
+    expect(list.check('ses_a', 'usr_a', 1_000_000, 'admin')).toBe('revoked');
+    expect(list.check('ses_a', 'usr_a', 1_001_000, 'admin')).toBe('valid');
+    // An event without a role (an older instance's) refuses its whole second.
+    await list.publish({ sessionIds: [], users: [{ userId: 'usr_b', notBefore: 1_000_000 }], expiresAt: 1_661_000 });
+    expect(list.check('ses_b', 'usr_b', 1_000_000, 'user')).toBe('revoked');
     await list.close();
   });
 
@@ -62,17 +91,17 @@ describe('RevocationList', () => {
     const scripted = scriptedFeed();
     const list = new RevocationList({ feed: scripted.feed, clock, logger: silentLogger });
     await list.start();
-    expect(list.check('ses_a', 'usr_a', 1_000_000)).toBe('valid');
+    expect(list.check('ses_a', 'usr_a', 1_000_000, 'user')).toBe('valid');
     scripted.handlers().onDisconnected();
-    expect(list.check('ses_a', 'usr_a', 1_000_000)).toBe('unknown');
+    expect(list.check('ses_a', 'usr_a', 1_000_000, 'user')).toBe('unknown');
     // Missed while disconnected: only the store knows.
     scripted.stored.push({ sessionIds: ['ses_a'], users: [], expiresAt: 2_000_000 });
     scripted.state.failingLoads = 2;
     scripted.handlers().onConnected();
-    expect(list.check('ses_a', 'usr_a', 1_000_000)).toBe('unknown');
+    expect(list.check('ses_a', 'usr_a', 1_000_000, 'user')).toBe('unknown');
     for (let i = 0; i < 50 && !list.live; i++) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(scripted.state.loads).toBeGreaterThanOrEqual(4);
-    expect(list.check('ses_a', 'usr_a', 1_000_000)).toBe('revoked');
+    expect(list.check('ses_a', 'usr_a', 1_000_000, 'user')).toBe('revoked');
     await list.close();
   });
 
@@ -84,7 +113,7 @@ describe('RevocationList', () => {
     scripted.state.failingPublishes = 2;
     const event = { sessionIds: ['ses_a'], users: [], expiresAt: 1_060_000 };
     await expect(list.publish(event)).rejects.toThrow('store unreachable');
-    expect(list.check('ses_a', 'usr_a', 1_000_000)).toBe('revoked');
+    expect(list.check('ses_a', 'usr_a', 1_000_000, 'user')).toBe('revoked');
     for (let i = 0; i < 50 && scripted.stored.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
     expect(scripted.stored).toEqual([event]);
     expect(scripted.state.publishes).toBe(3);
@@ -105,7 +134,7 @@ describe('RevocationList', () => {
     const list = new RevocationList({ feed: scripted.feed, clock, logger: silentLogger, whileDisconnected: 'allow' });
     await list.start();
     scripted.handlers().onDisconnected();
-    expect(list.check('ses_a', 'usr_a', 1_000_000)).toBe('valid');
+    expect(list.check('ses_a', 'usr_a', 1_000_000, 'user')).toBe('valid');
     await list.close();
   });
 });

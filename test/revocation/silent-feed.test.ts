@@ -35,17 +35,17 @@ async function silenceThenHeal(proxy: TcpProxy, listened: RevocationFeed, direct
   const list = new RevocationList({ feed: listened, clock, logger: silentLogger });
   try {
     await list.start();
-    expect(list.check('ses_missed', 'usr_a', clock.now())).toBe('valid');
+    expect(list.check('ses_missed', 'usr_a', clock.now(), 'user')).toBe('valid');
 
     proxy.freeze();
     await direct.publish(revocation('ses_missed'));
     await expect.poll(() => list.live, { timeout: 5_000, interval: 20 }).toBe(false);
-    expect(list.check('ses_other', 'usr_a', clock.now())).toBe('unknown');
+    expect(list.check('ses_other', 'usr_a', clock.now(), 'user')).toBe('unknown');
 
     proxy.thaw();
     await expect.poll(() => list.live, { timeout: 10_000, interval: 20 }).toBe(true);
-    expect(list.check('ses_missed', 'usr_a', clock.now())).toBe('revoked');
-    expect(list.check('ses_other', 'usr_a', clock.now())).toBe('valid');
+    expect(list.check('ses_missed', 'usr_a', clock.now(), 'user')).toBe('revoked');
+    expect(list.check('ses_other', 'usr_a', clock.now(), 'user')).toBe('valid');
   } finally {
     await list.close();
   }
